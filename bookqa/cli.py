@@ -1,0 +1,327 @@
+"""Command line: ``python -m bookqa index | list | search | outline | eval``.
+
+BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
+Errors a user can meet print one message with what to do, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bookqa.config import RETRIEVAL_MODES, Settings
+from bookqa.errors import BookQAError
+from bookqa.types import Hit
+
+logger = logging.getLogger("bookqa")
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+        return args.run(args, settings)
+    except BookQAError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library import Library
+
+    library = Library(settings)
+    with _StageBars() as bars:
+        if args.rebuild and not Path(args.book).is_file():
+            manifest, built = library.rebuild(_require(library, args.book).book_id, progress=bars), True
+        else:
+            manifest, built = library.add(args.book, progress=bars, rebuild=args.rebuild)
+    if not built:
+        print(f"{manifest.book_id}: already in the library with these settings (same sha256); use --rebuild to build again.")
+    _print_manifest(manifest)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library import Library
+
+    manifests = Library(settings).manifests()
+    if args.json:
+        print(json.dumps([m.to_json() for m in manifests], ensure_ascii=False, indent=1))
+    elif not manifests:
+        print(f"The library at {settings.books_dir} is empty. Add a book: python -m bookqa index BOOK.pdf")
+    for m in manifests if not args.json else []:
+        print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.retrieval import Scope
+
+    book = _open_book(args.book, settings)
+    scope = Scope(section=args.section, pages=args.pages)
+    if args.queries:
+        return _search_batch(book, args, scope)
+    if not args.query:
+        raise BookQAError("Give a query, or --queries FILE.jsonl for a batch.", 'Example: python -m bookqa search BOOK "什么是 DenseNet"')
+    hits = book.retriever.search(args.query, k=args.k, mode=args.mode, scope=scope)
+    if args.json:
+        for hit in hits:
+            print(json.dumps(hit_to_json(hit, book), ensure_ascii=False))
+    else:
+        _print_hits(hits, book)
+    return 0
+
+
+def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
+    from bookqa.evaluation import load_questions
+
+    questions = load_questions(args.queries)
+    book.retriever.search("warm up", k=1, mode=args.mode)  # first call loads lazily; timings below exclude it
+    for question in questions:
+        started = time.perf_counter()
+        hits = book.retriever.search(question.query, k=args.k, mode=args.mode, scope=scope)
+        ms = (time.perf_counter() - started) * 1000
+        row = {"id": question.id, "query": question.query, "ms": round(ms, 2), "hits": [hit_to_json(h, book) for h in hits]}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"== {question.id}: {question.query}  ({ms:.1f} ms)")
+            _print_hits(hits, book)
+    return 0
+
+
+def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library import Library
+
+    library = Library(settings)
+    book = library.open(_ensure_indexed(library, args.book).book_id)
+    if args.json:
+        rows = [
+            {"level": s.level, "number": s.number, "title": s.title, "start_page": s.start_page, "end_page": s.end_page}
+            for s in book.outline
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for s in book.outline:
+        pages = f"p.{book.label(s.start_page)}-{book.label(s.end_page)}"
+        print(f"{'  ' * (s.level - 1)}{s.display_title}  ({pages}; physical {s.start_page}-{s.end_page})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions
+
+    book = _open_book(args.book, settings)
+    questions = load_questions(args.questions)
+    depth = max(10, args.k)
+    report = evaluate(questions, lambda q: book.retriever.search(q.query, k=depth, mode=args.mode), k=args.k, judge=SECTION)
+    reports = {"bookqa": report}
+    if args.baseline:
+        from bookqa.baseline import NaiveBaseline
+
+        with _StageBars() as bars:
+            baseline = NaiveBaseline(book.pdf_path, book.retriever.embedder, progress=lambda d, t: bars("baseline", d, t))
+        reports["bookqa (judged by pages)"] = evaluate(
+            questions, lambda q: book.retriever.search(q.query, k=depth, mode=args.mode), k=args.k, judge=PAGES
+        )
+        reports["naive baseline (judged by pages)"] = evaluate(questions, lambda q: baseline.search(q.query, depth), k=args.k, judge=PAGES)
+    left_out = book.manifest.left_out
+    if args.json:
+        out = {name: dict(r.figures(), misses=[m.question.id for m in r.misses]) for name, r in reports.items()}
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    for name, r in reports.items():
+        excluded = sum(1 for res in r.results for h in res.hits[: r.k] if h.chunk.page_start in left_out)
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in r.figures().items()) + f", hits on left-out pages in top {r.k}: {excluded}")
+        for miss in r.misses:
+            got = ", ".join(f"p.{h.chunk.page_start} {h.chunk.section_number or '-'}" for h in miss.hits[: r.k])
+            print(f"  miss {miss.question.id} {miss.question.query!r}: gold {[g.number for g in miss.question.gold]}, got {got}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def hit_to_json(hit: Hit, book: Any) -> dict[str, Any]:
+    """A hit as ``search --json`` prints it (pages are 1-based physical; ``page_label`` is the printed one)."""
+    chunk = hit.chunk
+    return {
+        "rank": hit.rank,
+        "chunk_id": chunk.id,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "page_label": book.label(chunk.page_start),
+        "section": list(chunk.section_path),
+        "section_number": chunk.section_number,
+        "kind": chunk.kind,
+        "score": round(float(hit.score), 6),
+        "scores": {k: (int(v) if k.endswith("_rank") else round(float(v), 6)) for k, v in hit.scores.items()},
+        "text": chunk.text,
+    }
+
+
+def _print_hits(hits: Sequence[Hit], book: Any) -> None:
+    if not hits:
+        print("(no hits)")
+    for hit in hits:
+        c = hit.chunk
+        pages = book.label(c.page_start) + (f"-{book.label(c.page_end)}" if c.page_end != c.page_start else "")
+        signals = "  ".join(
+            f"{name} {hit.scores[name]:.3f} (#{int(hit.scores[name + '_rank'])})"
+            for name in ("dense", "keyword")
+            if name in hit.scores
+        )
+        excerpt = " ".join(c.text.split())[:160]
+        print(f"{hit.rank:>2}. p.{pages}  {' > '.join(c.section_path) or '-'}  [{c.kind}]")
+        print(f"    score {hit.score:.4f}  {signals}")
+        print(f"    {excerpt}")
+
+
+def _print_manifest(m: Any) -> None:
+    reasons: dict[str, list[int]] = {}
+    for page, reason in sorted(m.left_out.items()):
+        reasons.setdefault(reason, []).append(page)
+    print(f"book id   {m.book_id}")
+    print(f"title     {m.title}")
+    print(f"pages     {m.page_count}")
+    print(f"sections  {m.sections}")
+    print(f"chunks    {m.chunks} ({m.chunks - m.code_chunks} prose, {m.code_chunks} code)")
+    print(f"left out  {len(m.left_out)} pages" + "".join(f"; {r}: {_ranges(p)}" for r, p in reasons.items()))
+    print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions)")
+    print("times     " + ", ".join(f"{k} {v:.2f} s" for k, v in m.timings.items()))
+
+
+def _ranges(pages: list[int]) -> str:
+    """Compress [1,2,3,7] into "1-3, 7"."""
+    spans: list[list[int]] = []
+    for p in pages:
+        if spans and p == spans[-1][1] + 1:
+            spans[-1][1] = p
+        else:
+            spans.append([p, p])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
+
+
+def _require(library: Any, ref: str) -> Any:
+    from bookqa.errors import BookNotFoundError
+
+    manifest = library.find(ref)
+    if manifest is None:
+        raise BookNotFoundError(f"No book {ref!r} in the library.", "python -m bookqa list shows the books; index one with python -m bookqa index BOOK.pdf")
+    return manifest
+
+
+def _ensure_indexed(library: Any, ref: str) -> Any:
+    """The manifest of ``ref``; a PDF path that is not in the library yet is indexed first."""
+    if Path(ref).suffix.lower() == ".pdf" or Path(ref).is_file():
+        with _StageBars() as bars:
+            manifest, _ = library.add(ref, progress=bars)
+        return manifest
+    return _require(library, ref)
+
+
+def _open_book(ref: str, settings: Settings) -> Any:
+    from bookqa.library import Library
+
+    library = Library(settings)
+    return library.open(_ensure_indexed(library, ref).book_id)
+
+
+class _StageBars:
+    """tqdm progress bars, one per build stage, driven by a (stage, done, total) callback."""
+
+    LABELS = {"parse": "reading pages", "embed": "embedding chunks", "baseline": "embedding baseline windows"}
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __enter__(self) -> "_StageBars":
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=self.LABELS.get(stage, stage), unit="", file=sys.stderr, leave=True)
+        bar.update(done - bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _page_range(text: str) -> tuple[int, int]:
+    try:
+        first, _, last = text.partition("-")
+        pages = (int(first), int(last or first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a page range; use FIRST-LAST, e.g. 280-300") from None
+    if pages[0] < 1 or pages[1] < pages[0]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a page range; use FIRST-LAST with 1 <= FIRST <= LAST")
+    return pages
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bookqa", description="Study a textbook PDF: index it, search it, ask it.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(run=run)
+        return p
+
+    p = command("index", cmd_index, "Index a PDF into the library (found again by its sha256, not rebuilt).")
+    p.add_argument("book", help="a PDF file, or a book id with --rebuild")
+    p.add_argument("--rebuild", action="store_true", help="build again even if the book is in the library")
+
+    p = command("list", cmd_list, "List the books in the library.")
+    p.add_argument("--json", action="store_true")
+
+    p = command("search", cmd_search, "Search a book: a ranked list of passages with pages, sections and scores.")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("query", nargs="?", help="the question or keywords")
+    p.add_argument("--k", type=_positive, default=5, help="how many hits (default 5)")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--section", help='limit to a section and its subsections, e.g. "7.7"')
+    p.add_argument("--pages", type=_page_range, help="limit to physical pages FIRST-LAST, e.g. 280-300")
+    p.add_argument("--queries", help="a JSON-lines file of {id, query} rows: one result line per row")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("outline", cmd_outline, "Show the chapter/section tree of a book.")
+    p.add_argument("book")
+    p.add_argument("--json", action="store_true", help="a flat list of {level, number, title, start_page, end_page}")
+
+    p = command("eval", cmd_eval, "Retrieval quality on a question file: hit@1, hit@k, MRR@10, precision@k, evidence@k.")
+    p.add_argument("book")
+    p.add_argument("--questions", required=True, help="JSON lines with gold sections and/or evidence")
+    p.add_argument("--k", type=_positive, default=5)
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--baseline", action="store_true", help="also run the naive baseline (raw pages, 250-char windows, dense only)")
+    p.add_argument("--json", action="store_true")
+    return parser
