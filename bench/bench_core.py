@@ -1,0 +1,137 @@
+"""Core engine benchmark on a real book: build time against the model's encode time, reopen time, query
+latency, peak memory, and retrieval quality beside the naive baseline, all in one run.
+
+    .venv/bin/python -m bench.bench_core [--pdf ../shared/books/d2l-zh.pdf] [--questions FILE ...]
+
+Figures are printed and written as JSON to bench/results/core.json. Ratios (build / encode, ours /
+baseline) are the numbers to compare across machines; seconds depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bookqa.config import Settings
+from bookqa.embedding import load_embedder
+from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions
+from bookqa.ingest import ingest_pdf
+from bookqa.library import Library
+from bookqa.retrieval import index_text
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEFAULT_PDF = SHARED / "books" / "d2l-zh.pdf"
+DEFAULT_QUESTIONS = [SHARED / "eval" / "dev_questions.jsonl", SHARED / "eval" / "dev_evidence.jsonl"]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn, *args, **kwargs):
+    """(result, seconds) of one call."""
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def bench_build(pdf: Path, settings: Settings, embedder) -> dict:
+    """Ingestion alone, the encode of the same chunks alone, and the whole library build."""
+    ingested, ingest_s = timed(ingest_pdf, pdf, "bench", settings)
+    texts = [index_text(c) for c in ingested.chunks]
+    _, encode_s = timed(embedder.embed, texts, "passage")
+    (manifest, _), build_s = timed(Library(settings).add, pdf, embedder)
+    return {
+        "pages": len(ingested.pages),
+        "sections": len(ingested.outline),
+        "chunks": len(ingested.chunks),
+        "code_chunks": sum(c.kind == "code" for c in ingested.chunks),
+        "left_out_pages": len(ingested.left_out),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_stages_s": {k: round(v, 2) for k, v in ingested.timings.items()},
+        "encode_only_s": round(encode_s, 1),
+        "build_s": round(build_s, 1),
+        "build_over_encode": round(build_s / encode_s, 3),
+        "index_mb": round(manifest.index_bytes / 2**20, 1),
+        "book_id": manifest.book_id,
+    }
+
+
+def bench_queries(book, questions, repeats: int) -> dict:
+    """Hybrid k=5 latency over the question texts, everything loaded (first call excluded)."""
+    book.retriever.search("warm up", k=5)
+    times = []
+    for _ in range(repeats):
+        for q in questions:
+            _, seconds = timed(book.retriever.search, q.query, k=5)
+            times.append(seconds * 1000)
+    times.sort()
+    return {
+        "queries": len(times),
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "max_ms": round(times[-1], 1),
+    }
+
+
+def bench_quality(book, baseline, questions) -> dict:
+    """Our figures (judged by section and by pages) and the naive baseline's (by pages), top 5."""
+    ours = lambda q: book.retriever.search(q.query, k=10)  # noqa: E731
+    reports = {
+        "bookqa_by_section": evaluate(questions, ours, k=5, judge=SECTION),
+        "bookqa_by_pages": evaluate(questions, ours, k=5, judge=PAGES),
+        "baseline_by_pages": evaluate(questions, lambda q: baseline.search(q.query, 10), k=5, judge=PAGES),
+    }
+    left_out = book.manifest.left_out
+    out = {}
+    for name, report in reports.items():
+        figures = report.figures()
+        figures["left_out_pages_in_top5"] = sum(1 for r in report.results for h in r.hits[:5] if h.chunk.page_start in left_out)
+        figures["misses"] = [m.question.id for m in report.misses]
+        out[name] = figures
+    ours_h5, base_h5 = out["bookqa_by_pages"]["hit@5"], out["baseline_by_pages"]["hit@5"]
+    out["hit@5_ratio_vs_baseline"] = round(ours_h5 / base_h5, 2) if base_h5 else None
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pdf", type=Path, default=DEFAULT_PDF)
+    parser.add_argument("--questions", type=Path, nargs="+", default=DEFAULT_QUESTIONS)
+    parser.add_argument("--repeats", type=int, default=10, help="latency passes over the questions")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+
+    questions = [q for path in args.questions for q in load_questions(path)]
+    with tempfile.TemporaryDirectory(prefix="bookqa-bench-") as data_dir:
+        settings = Settings.from_env(data_dir=Path(data_dir))
+        embedder, model_load_s = timed(load_embedder, settings)
+        results: dict = {"pdf": str(args.pdf), "model": settings.embedding_model, "model_load_s": round(model_load_s, 1)}
+        results["build"] = bench_build(args.pdf, settings, embedder)
+        library = Library(settings)
+        book, reopen_s = timed(library.open, results["build"]["book_id"], embedder)
+        results["reopen_s"] = round(reopen_s, 3)
+        results["latency_hybrid_k5"] = bench_queries(book, questions, args.repeats)
+        if not args.no_baseline:
+            from bookqa.baseline import NaiveBaseline
+
+            baseline, baseline_s = timed(NaiveBaseline, args.pdf, embedder)
+            results["baseline_build_s"] = round(baseline_s, 1)
+            results["baseline_windows"] = len(baseline.chunks)
+            results["quality"] = bench_quality(book, baseline, questions)
+        results["peak_rss_mb"] = round(peak_rss_mb(), 0)
+
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
