@@ -1,0 +1,267 @@
+"""Hybrid retrieval: dense and keyword candidates, reciprocal rank fusion, scope filters, neighbour merging.
+
+Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches); hybrid mode
+fuses them with reciprocal rank fusion, ``sum(1 / (rrf_k + rank))``. Every hit keeps the score and 1-based
+rank of each signal that found it. Consecutive chunks of one section that both made the candidate list are
+merged into one passage, so the top ``k`` shows ``k`` distinct passages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from bookqa.config import RETRIEVAL_MODES, Settings
+from bookqa.embedding import PASSAGE, QUERY, Embedder, Progress
+from bookqa.errors import IndexMismatchError
+from bookqa.keyword_index import KeywordIndex, title_terms
+from bookqa.types import Chunk, Hit
+from bookqa.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DENSE, KEYWORD, FUSED, RANK = "dense", "keyword", "fused", "_rank"
+MERGE_LIMIT = 3
+"""Most chunks merged into one passage, so a section where every chunk matches still yields short passages."""
+MIN_OVERLAP = 10
+"""Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
+
+
+def normalize_query(text: str) -> str:
+    """The query as stored texts are: NFKC-normalised (Kangxi radicals become CJK ideographs), trimmed."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and keyword-indexed for ``chunk``: its own section's title, a line break, its text."""
+    return f"{chunk.section_path[-1]}\n{chunk.text}" if chunk.section_path else chunk.text
+
+
+def build_indexes(
+    chunks: Sequence[Chunk], embedder: Embedder, progress: Progress | None = None
+) -> tuple[VectorIndex, KeywordIndex]:
+    """Embed and keyword-index ``chunks`` (in order) with :func:`index_text`.
+
+    ``embedder``: embeds the passages (it batches them). ``progress``: called with (done, total) as passages
+    are embedded. Section-title terms become the keyword index's extra words. Returns both indexes.
+    """
+    if not chunks:
+        raise ValueError("build_indexes needs at least one chunk.")
+    texts = [index_text(chunk) for chunk in chunks]
+    titles = dict.fromkeys(title for chunk in chunks for title in chunk.section_path)
+    started = time.perf_counter()
+    vectors = embedder.embed(texts, kind=PASSAGE, progress=progress)
+    keyword_index = KeywordIndex.build(texts, extra_words=[term for title in titles for term in title_terms(title)])
+    log.info("Indexed %d chunks in %.1f s", len(chunks), time.perf_counter() - started)
+    return VectorIndex.build(vectors), keyword_index
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which chunks a search may return.
+
+    ``section``: a section number ("7.7"); it includes its subsections (``Chunk.in_section``).
+    ``pages``: ``(first, last)`` 1-based physical pages, inclusive; a chunk that overlaps them is in scope.
+    None means no limit; both given means both must hold.
+    """
+
+    section: str | None = None
+    pages: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.section is not None and not self.section.strip():
+            raise ValueError("Scope.section must be a section number such as '7.7', or None for the whole book.")
+        if self.pages is not None and not (len(self.pages) == 2 and 1 <= self.pages[0] <= self.pages[1]):
+            raise ValueError(f"Scope.pages must be (first, last) with 1 <= first <= last, got {self.pages}.")
+
+    @property
+    def whole_book(self) -> bool:
+        """True when the scope sets no limit."""
+        return self.section is None and self.pages is None
+
+    def includes(self, chunk: Chunk) -> bool:
+        """True when ``chunk`` lies in the scope."""
+        return (self.section is None or chunk.in_section(self.section.strip())) and (
+            self.pages is None or chunk.overlaps_pages(*self.pages)
+        )
+
+
+def score_breakdown(
+    signals: Mapping[str, tuple[np.ndarray, np.ndarray]], rrf_k: int | None = None
+) -> dict[int, dict[str, float]]:
+    """Per candidate position, each signal's score and 1-based rank, and the fused score.
+
+    ``signals``: name -> ``(scores, ids)`` ranked best first. ``rrf_k``: when given, adds ``fused``, the
+    reciprocal rank fusion ``sum(1 / (rrf_k + rank))`` over the signals that found the candidate.
+    Returns ``{position: {name: score, name_rank: rank, ..., "fused": score}}``.
+    """
+    breakdown: dict[int, dict[str, float]] = {}
+    for name, (scores, ids) in signals.items():
+        for rank, (score, position) in enumerate(zip(scores.tolist(), ids.tolist()), start=1):
+            breakdown.setdefault(position, {}).update({name: score, f"{name}{RANK}": rank})
+    if rrf_k is not None:
+        for entry in breakdown.values():
+            _fuse(entry, rrf_k)
+    return breakdown
+
+
+def _fuse(entry: dict[str, float], rrf_k: int) -> None:
+    entry[FUSED] = sum(1.0 / (rrf_k + rank) for key, rank in entry.items() if key.endswith(RANK))
+
+
+def merge_scores(entries: Sequence[Mapping[str, float]], rrf_k: int | None = None) -> dict[str, float]:
+    """The scores of a passage made of several chunks: each signal's best score and best rank among ``entries``
+    (score breakdowns of the chunks), and with ``rrf_k`` the fused score of those ranks."""
+    merged: dict[str, float] = {}
+    for entry in entries:
+        for key, value in entry.items():
+            if key != FUSED:
+                better = min if key.endswith(RANK) else max
+                merged[key] = better(merged.get(key, value), value)
+    if rrf_k is not None:
+        _fuse(merged, rrf_k)
+    return merged
+
+
+def merge_chunks(chunks: Sequence[Chunk]) -> Chunk:
+    """One chunk made of consecutive ``chunks`` of a section: the text joined without repeating their overlap,
+    the page span of all, and the first id with the others' numbers appended ("book:00012+00013")."""
+    first = chunks[0]
+    text = first.text
+    for chunk in chunks[1:]:
+        text = _join(text, chunk.text)
+    suffix = "".join("+" + chunk.id.removeprefix(f"{chunk.book_id}:") for chunk in chunks[1:])
+    return dataclasses.replace(
+        first,
+        id=first.id + suffix,
+        text=text,
+        page_start=min(chunk.page_start for chunk in chunks),
+        page_end=max(chunk.page_end for chunk in chunks),
+    )
+
+
+def _join(left: str, right: str) -> str:
+    """``left + right`` without repeating the longest suffix of ``left`` (at least MIN_OVERLAP long) that starts ``right``."""
+    head = right[:MIN_OVERLAP]
+    start = left.find(head) if len(head) == MIN_OVERLAP else -1
+    while start != -1:
+        if right.startswith(left[start:]):
+            return left + right[len(left) - start :]
+        start = left.find(head, start + 1)
+    return f"{left}\n{right}"
+
+
+class Retriever:
+    """Searches one book's chunks by meaning (dense), by words (keyword) or both (hybrid)."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        vector_index: VectorIndex,
+        keyword_index: KeywordIndex,
+        embedder: Embedder,
+        settings: Settings,
+    ) -> None:
+        """``chunks`` in index order; ``vector_index`` and ``keyword_index`` built from them (:func:`build_indexes`);
+        ``embedder`` the model that made the vectors; ``settings`` gives top_k, candidates, rrf_k, retrieval_mode."""
+        sizes = {"chunks": len(chunks), "vector index": len(vector_index), "keyword index": len(keyword_index)}
+        if len(set(sizes.values())) != 1:
+            raise IndexMismatchError(
+                f"The book's indexes do not match its chunks ({', '.join(f'{k}: {v}' for k, v in sizes.items())}).",
+                "Rebuild the book's index.",
+            )
+        if embedder.dim != vector_index.dim:
+            raise IndexMismatchError(
+                f"The embedder {embedder.name!r} makes {embedder.dim}-d vectors but the index holds {vector_index.dim}-d ones.",
+                "Use the embedding model the book was indexed with, or rebuild the book's index.",
+            )
+        self.chunks = tuple(chunks)
+        self._vector_index = vector_index
+        self._keyword_index = keyword_index
+        self._embedder = embedder
+        self._settings = settings
+        self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
+            a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
+        ]
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None, scope: Scope = Scope()) -> list[Hit]:
+        """The best ``k`` passages for ``query``, best first.
+
+        ``k``: passages wanted (default ``settings.top_k``). ``mode``: ``"hybrid"``, ``"dense"`` or
+        ``"keyword"`` (default ``settings.retrieval_mode``). ``scope``: which chunks may be returned.
+        Returns up to ``k`` hits with 1-based ranks; ``score`` is the fused score in hybrid mode, else the
+        signal's score; ``scores`` holds every signal's score and rank. An empty query, an empty scope or a
+        query no signal matches returns [].
+        """
+        k = self._settings.top_k if k is None else k
+        mode = self._settings.retrieval_mode if mode is None else mode
+        if mode not in RETRIEVAL_MODES:
+            raise ValueError(f"Unknown retrieval mode {mode!r}; use one of: {'|'.join(RETRIEVAL_MODES)}.")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        query = normalize_query(query)
+        allowed = None if scope.whole_book else np.fromiter(map(scope.includes, self.chunks), bool, len(self.chunks))
+        if not query or (allowed is not None and not allowed.any()):
+            return []
+        signals = self._signals(query, mode, max(self._settings.candidates, k), allowed)
+        primary = FUSED if mode == "hybrid" else mode
+        rrf_k = self._settings.rrf_k if primary == FUSED else None
+        breakdown = score_breakdown(signals, rrf_k)
+        order = sorted(breakdown, key=lambda position: (-breakdown[position][primary], position))
+        passages = self._passages(order, breakdown, rrf_k)
+        passages.sort(key=lambda passage: (-passage[1][primary], passage[0][0]))
+        return [
+            Hit(chunk=merge_chunks([self.chunks[p] for p in group]), rank=rank, score=scores[primary], scores=scores)
+            for rank, (group, scores) in enumerate(passages[:k], start=1)
+        ]
+
+    def _signals(
+        self, query: str, mode: str, candidates: int, allowed: np.ndarray | None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The ranked ``(scores, ids)`` of each signal that ``mode`` uses."""
+        signals = {}
+        if mode != KEYWORD:
+            scores, ids = self._vector_index.search(self._embedder.embed([query], kind=QUERY), candidates, allowed)
+            signals[DENSE] = (scores[0], ids[0])
+        if mode != DENSE:
+            signals[KEYWORD] = self._keyword_index.search(query, candidates, allowed)
+        return signals
+
+    def _passages(
+        self, order: list[int], breakdown: dict[int, dict[str, float]], rrf_k: int | None
+    ) -> list[tuple[list[int], dict[str, float]]]:
+        """Group the ranked candidates into passages: each, best first, with its unused candidate neighbours.
+
+        Returns ``(positions in reading order, merged scores)`` per passage.
+        """
+        place = {position: i for i, position in enumerate(order)}
+        passages = []
+        for position in order:
+            if position in place:  # else already part of a better-ranked passage
+                group = self._neighbours(position, place)
+                for member in group:
+                    del place[member]
+                passages.append((group, merge_scores([breakdown[member] for member in group], rrf_k)))
+        return passages
+
+    def _neighbours(self, position: int, place: Mapping[int, int]) -> list[int]:
+        """``position`` grown, towards its better-ranked unused candidate neighbour first, to at most MERGE_LIMIT
+        consecutive chunks of its section; returns positions in reading order."""
+        first = last = position
+        while last - first + 1 < MERGE_LIMIT:
+            options = []
+            if first > 0 and self._continues[first - 1] and first - 1 in place:
+                options.append(first - 1)
+            if last + 1 < len(self.chunks) and self._continues[last] and last + 1 in place:
+                options.append(last + 1)
+            if not options:
+                break
+            best = min(options, key=place.__getitem__)
+            first, last = min(first, best), max(last, best)
+        return list(range(first, last + 1))

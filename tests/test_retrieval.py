@@ -1,0 +1,228 @@
+"""Hybrid retrieval on ten inline chunks: real FAISS, real bm25s, the deterministic FakeEmbedder, exact expectations."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bookqa.config import Settings
+from bookqa.embedding import FakeEmbedder
+from bookqa.errors import IndexMismatchError
+from bookqa.keyword_index import KeywordIndex
+from bookqa.retrieval import Retriever, Scope, build_indexes, index_text, merge_chunks, merge_scores, score_breakdown
+from bookqa.types import Chunk
+from bookqa.vector_index import VectorIndex
+
+RESNET = ("7 现代卷积神经网络", "7.6 残差网络（ResNet）")
+DENSENET = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
+TRANSITION = (*DENSENET, "7.7.2 过渡层")
+
+
+def chunk(n: int, text: str, page: int, path: tuple[str, ...], number: str, book: str = "b") -> Chunk:
+    return Chunk(id=f"{book}:{n:05d}", book_id=book, text=text, page_start=page, page_end=page, section_path=path, section_number=number)
+
+
+# Chunks 4 and 5 overlap ("与残差网络不同，...连结。") as a chunker's consecutive chunks do.
+CHUNKS = [
+    chunk(0, "softmax回归是一种用于多类分类的模型，它把输出变换为每个类别的概率。", 111, ("3 线性神经网络", "3.4 softmax回归"), "3.4"),
+    chunk(1, "Dropout randomly zeroes hidden units during training to reduce overfitting.", 159, ("4 多层感知机", "4.6 暂退法（Dropout）"), "4.6"),
+    chunk(2, "残差网络的核心思想是：每个附加层都应该更容易地包含原始函数作为其元素之一。残差块由此诞生。", 260, RESNET, "7.6"),
+    chunk(3, "残差块里首先有2个有相同输出通道数的3×3卷积层。", 261, RESNET, "7.6"),
+    chunk(4, "稠密连接网络在很大程度上是残差网络的逻辑扩展。与残差网络不同，稠密网络的输出在通道维上连结。", 269, DENSENET, "7.7"),
+    chunk(5, "与残差网络不同，稠密网络的输出在通道维上连结。一个稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。", 270, DENSENET, "7.7"),
+    chunk(6, "由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。", 271, TRANSITION, "7.7.2"),
+    chunk(7, "过渡层可以用来控制模型复杂度。它通过1×1卷积层来减小通道数，并使用步幅为2的平均汇聚层减半高和宽。", 271, TRANSITION, "7.7.2"),
+    chunk(8, "多头注意力把查询、键和值分别投影到多个子空间，再并行计算注意力。", 379, ("10 注意力机制", "10.5 多头注意力"), "10.5"),
+    chunk(9, "The Transformer is built entirely on attention, without recurrent or convolutional layers.", 387, ("10 注意力机制", "10.7 Transformer"), "10.7"),
+]
+SETTINGS = Settings(top_k=3, candidates=3, rrf_k=60)
+SIGNAL_KEYS = {"dense", "dense_rank", "keyword", "keyword_rank", "fused"}
+
+
+@pytest.fixture(scope="module")
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder(64)
+
+
+@pytest.fixture(scope="module")
+def indexes(embedder) -> tuple[VectorIndex, KeywordIndex]:
+    return build_indexes(CHUNKS, embedder)
+
+
+@pytest.fixture(scope="module")
+def retriever(indexes, embedder) -> Retriever:
+    return Retriever(CHUNKS, *indexes, embedder, SETTINGS)
+
+
+def ids(hits) -> list[str]:
+    return [hit.chunk.id for hit in hits]
+
+
+def test_modes_rank_exactly(retriever):
+    dense = retriever.search("attention transformer", mode="dense")
+    keyword = retriever.search("attention transformer", mode="keyword")
+    hybrid = retriever.search("attention transformer", mode="hybrid")
+    assert ids(dense) == ["b:00009", "b:00001", "b:00006"]
+    assert ids(keyword) == ["b:00009"]  # no other chunk has either word
+    assert ids(hybrid) == ["b:00009", "b:00001", "b:00006"]
+    assert [hit.rank for hit in hybrid] == [1, 2, 3]
+    assert [hit.scores["dense_rank"] for hit in dense] == [1, 2, 3]
+    assert hybrid[0].scores["keyword_rank"] == 1 and "keyword" not in hybrid[1].scores
+
+
+def test_score_is_the_signal_of_the_mode(retriever):
+    for mode, key in (("dense", "dense"), ("keyword", "keyword"), ("hybrid", "fused")):
+        for hit in retriever.search("什么是DenseNet", mode=mode):
+            assert hit.score == hit.scores[key]
+    dense = retriever.search("什么是DenseNet", mode="dense")
+    assert set().union(*(hit.scores for hit in dense)) == {"dense", "dense_rank"}
+    assert [round(hit.score, 4) for hit in dense] == [0.3423, 0.2956, 0.2615]
+    assert dense[0].score > dense[1].score > dense[2].score
+
+
+def test_hybrid_score_breakdown(retriever):
+    hits = retriever.search("什么是DenseNet", mode="hybrid")
+    assert ids(hits) == ["b:00004+00005", "b:00001", "b:00009"]
+    assert set(hits[0].scores) == SIGNAL_KEYS  # found by both signals
+    assert set(hits[1].scores) == {"dense", "dense_rank", "fused"}  # the keyword search missed it
+    for hit in hits:
+        ranks = [hit.scores[key] for key in ("dense_rank", "keyword_rank") if key in hit.scores]
+        assert hit.score == pytest.approx(sum(1 / (60 + rank) for rank in ranks))
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    dense = (np.array([0.9, 0.8, 0.7], np.float32), np.array([4, 7, 2]))
+    keyword = (np.array([12.0, 3.0], np.float32), np.array([7, 9]))
+    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, rrf_k=60)
+    assert breakdown[7] == {
+        "dense": pytest.approx(0.8), "dense_rank": 2, "keyword": 12.0, "keyword_rank": 1, "fused": pytest.approx(1 / 62 + 1 / 61)
+    }
+    assert breakdown[4]["fused"] == pytest.approx(1 / 61)
+    assert breakdown[9]["fused"] == pytest.approx(1 / 62)
+    assert breakdown[2]["fused"] == pytest.approx(1 / 63)
+    assert sorted(breakdown, key=lambda p: -breakdown[p]["fused"]) == [7, 4, 9, 2]
+    assert "fused" not in score_breakdown({"dense": dense})[4]  # single-signal modes have no fused score
+
+
+def test_neighbours_merge_into_one_passage(retriever):
+    hits = retriever.search("稠密连接网络", mode="keyword")
+    assert ids(hits) == ["b:00004+00005", "b:00002"]  # 4 and 5 both matched; 2's neighbour 3 did not
+    merged = hits[0].chunk
+    assert merged.text == CHUNKS[4].text + "一个稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。"
+    assert merged.text.count("与残差网络不同") == 1
+    assert (merged.page_start, merged.page_end, merged.section_path) == (269, 270, DENSENET)
+    assert hits[0].scores["keyword_rank"] == 1
+    assert ids(retriever.search("过渡层", mode="hybrid")) == ["b:00006+00007", "b:00008"]
+
+
+def test_merge_keeps_each_signals_best_and_refuses_the_fused_score():
+    merged = merge_scores(
+        [{"dense": 0.5, "dense_rank": 3, "fused": 1 / 63}, {"dense": 0.7, "dense_rank": 1, "keyword": 2.0, "keyword_rank": 4}],
+        rrf_k=60,
+    )
+    assert merged == {"dense": 0.7, "dense_rank": 1, "keyword": 2.0, "keyword_rank": 4, "fused": pytest.approx(1 / 61 + 1 / 64)}
+
+
+def test_merge_chunks_without_overlap_joins_with_a_line_break():
+    first, second = CHUNKS[6], CHUNKS[7]
+    merged = merge_chunks([first, second])
+    assert merged.id == "b:00006+00007"
+    assert merged.text == f"{first.text}\n{second.text}"
+    assert merged == dataclasses.replace(first, id="b:00006+00007", text=merged.text)  # a new object
+    assert CHUNKS[6].id == "b:00006"
+
+
+def test_a_passage_merges_at_most_three_chunks_towards_the_better_neighbour():
+    path = ("6 卷积神经网络", "6.2 图像卷积")
+    counts = [1, 2, 4, 3, 1]  # how often each chunk says 卷积
+    chunks = [chunk(n, "卷积" * count + "运算" * (6 - count), 200 + n, path, "6.2", book="m") for n, count in enumerate(counts)]
+    embedder = FakeEmbedder(16)
+    retriever = Retriever(chunks, *build_indexes(chunks, embedder), embedder, Settings(candidates=5))
+    # Chunk 2 ranks first; it takes chunk 3 (ranked 2nd) before chunk 1 (3rd); chunks 0 and 4 are left alone.
+    assert ids(retriever.search("卷积", k=5, mode="keyword")) == ["m:00001+00002+00003", "m:00000", "m:00004"]
+
+
+def test_scope_filters_inside_the_search(indexes, embedder):
+    narrow = Retriever(CHUNKS, *indexes, embedder, Settings(top_k=1, candidates=1))
+    assert ids(narrow.search("稠密连接网络", mode="dense")) == ["b:00004"]
+    # With one candidate per signal, a filter applied after the search would have nothing left.
+    for mode in ("dense", "hybrid"):
+        assert ids(narrow.search("稠密连接网络", mode=mode, scope=Scope(section="10.7"))) == ["b:00009"]
+    assert ids(narrow.search("稠密连接网络", mode="keyword")) == ["b:00004"]
+    assert ids(narrow.search("稠密连接网络", mode="keyword", scope=Scope(section="7.7.2"))) == ["b:00006"]  # "稠密块"
+
+
+def test_scope_returns_k_in_scope_hits_when_available(retriever):
+    assert ids(retriever.search("稠密连接网络", k=3, mode="dense")) == ["b:00004+00005", "b:00008"]
+    hits = retriever.search("稠密连接网络", k=2, mode="dense", scope=Scope(pages=(300, 400)))
+    assert ids(hits) == ["b:00008", "b:00009"]  # 9 was beyond the unfiltered candidates
+    assert [hit.rank for hit in hits] == [1, 2]
+
+
+def test_section_scope_includes_subsections(retriever):
+    in_77 = retriever.search("通道", k=5, mode="keyword", scope=Scope(section="7.7"))
+    assert ids(in_77) == ["b:00004+00005", "b:00006+00007"]
+    assert ids(retriever.search("通道", k=5, mode="keyword", scope=Scope(section="7.7.2"))) == ["b:00006+00007"]
+    both = retriever.search("通道", k=5, mode="keyword", scope=Scope(section="7", pages=(261, 261)))
+    assert ids(both) == ["b:00003"]
+
+
+def test_empty_results_are_not_errors(retriever):
+    for mode in ("hybrid", "dense", "keyword"):
+        assert retriever.search("", mode=mode) == []
+        assert retriever.search("  \n ", mode=mode) == []
+        assert retriever.search("稠密", mode=mode, scope=Scope(section="12")) == []
+    assert retriever.search("什么是？", mode="keyword") == []  # only question words: no keyword token
+    assert retriever.search("量子力学", mode="keyword") == []  # no token in the index
+    hybrid = retriever.search("量子力学", mode="hybrid")  # the dense signal still answers
+    assert hybrid and all("keyword" not in hit.scores for hit in hybrid)
+
+
+def test_query_is_normalised(retriever):
+    kangxi = "多头注意\u2f12"  # "力" as the Kangxi radical U+2F12, as copied from some PDFs
+    assert ids(retriever.search(kangxi, k=1, mode="keyword")) == ["b:00008"]
+
+
+def test_defaults_come_from_settings(indexes, embedder):
+    retriever = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(top_k=1, retrieval_mode="keyword"))
+    hits = retriever.search("稠密连接网络")
+    assert ids(hits) == ["b:00004+00005"] and set(hits[0].scores) == {"keyword", "keyword_rank"}
+
+
+def test_save_load_round_trip_returns_the_same_hits(retriever, indexes, embedder, tmp_path):
+    vector_index, keyword_index = indexes
+    vector_index.save(tmp_path)
+    keyword_index.save(tmp_path)
+    loaded = Retriever(CHUNKS, VectorIndex.load(tmp_path), KeywordIndex.load(tmp_path), embedder, SETTINGS)
+    for query in ("稠密连接网络", "什么是DenseNet", "attention transformer", "通道"):
+        for mode in ("hybrid", "dense", "keyword"):
+            before, after = retriever.search(query, mode=mode), loaded.search(query, mode=mode)
+            assert [(h.chunk.id, h.rank, h.score, dict(h.scores)) for h in before] == [
+                (h.chunk.id, h.rank, h.score, dict(h.scores)) for h in after
+            ]
+
+
+def test_index_text_and_build_indexes(embedder):
+    assert index_text(CHUNKS[4]) == "7.7 稠密连接网络（DenseNet）\n" + CHUNKS[4].text
+    assert index_text(dataclasses.replace(CHUNKS[4], section_path=())) == CHUNKS[4].text
+    progress = []
+    vector_index, keyword_index = build_indexes(CHUNKS, embedder, progress=lambda done, total: progress.append((done, total)))
+    assert progress[-1] == (10, 10) and len(vector_index) == len(keyword_index) == 10
+    assert {"稠密连接网络", "densenet", "残差网络", "resnet", "过渡层", "多头注意力"} <= set(keyword_index.extra_words)
+
+
+def test_arguments_are_checked(retriever, indexes, embedder):
+    with pytest.raises(ValueError, match=r"hybrid\|dense\|keyword"):
+        retriever.search("稠密", mode="bm25")
+    with pytest.raises(ValueError, match="at least 1"):
+        retriever.search("稠密", k=0)
+    with pytest.raises(ValueError, match="section number"):
+        Scope(section=" ")
+    with pytest.raises(ValueError, match="first <= last"):
+        Scope(pages=(5, 4))
+    with pytest.raises(IndexMismatchError, match="do not match its chunks"):
+        Retriever(CHUNKS[:9], *indexes, embedder, SETTINGS)
+    with pytest.raises(IndexMismatchError, match="64-d"):
+        Retriever(CHUNKS, *indexes, FakeEmbedder(32), SETTINGS)
+    with pytest.raises(ValueError, match="at least one chunk"):
+        build_indexes([], embedder)
