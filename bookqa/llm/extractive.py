@@ -1,0 +1,157 @@
+"""The extractive backend: no language model, an answer made of the book's own sentences.
+
+Sentences of the retrieved prose passages are scored by the question's key terms they contain (each term
+weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs "模型"), with a bonus
+for the passage's rank. The best few are shown grouped by section, best section first, in reading order
+within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was used.
+When no sentence shares a term with the question, the opening sentences of the best passages are shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterator, Mapping, Sequence
+
+from bookqa.lang import EN, ZH, language_of, split_sentences, terms
+from bookqa.llm.base import Backend, Reply
+from bookqa.prompts import page_label
+from bookqa.types import CODE, Hit, Message, Page
+
+NOTE = {
+    ZH: "> 未使用语言模型：以下是书中与问题最相关的原文句子，每句后注明页码。",
+    EN: "> No language model was used: these are the book's sentences most relevant to the question, each with its page.",
+}
+MIN_SENTENCE_CHARS = 6
+MAX_SENTENCE_CHARS = 300
+"""Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
+
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence quoted from ``hit``: its ``position`` among the hit's sentences, its ``text``, the physical
+    ``page`` it is printed on, and its relevance ``score`` (0 when it shares no term with the question)."""
+
+    hit: Hit
+    position: int
+    text: str
+    page: int
+    score: float = 0.0
+
+
+class ExtractiveBackend(Backend):
+    """Answers with the most relevant sentences of the hits, cited by page; no model, no GPU.
+
+    ``max_sentences``: most sentences in an answer. ``max_chars``: most characters of quoted text.
+    ``per_hit``: most sentences taken from one passage.
+    """
+
+    name = "extractive"
+    model = "none"
+    generative = False
+
+    def __init__(self, max_sentences: int = 6, max_chars: int = 900, per_hit: int = 3) -> None:
+        if max_sentences < 1 or max_chars < MAX_SENTENCE_CHARS or per_hit < 1:
+            raise ValueError(
+                f"ExtractiveBackend needs max_sentences >= 1, max_chars >= {MAX_SENTENCE_CHARS} and per_hit >= 1; "
+                f"got {max_sentences}, {max_chars}, {per_hit}."
+            )
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+        self.per_hit = per_hit
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        pages: Mapping[int, Page] | None = None,
+        standalone: str | None = None,
+        **overrides: float,
+    ) -> Reply:
+        """See :meth:`Backend.answer`; ``history`` and ``overrides`` do not apply here, and ``standalone``
+        (when given) is what the sentences are scored against."""
+        return Reply(self._lines(standalone or question, hits, pages or {}, language_of(question)))
+
+    def select(self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page] | None = None) -> list[Quote]:
+        """The sentences chosen for ``query`` from ``hits`` (best first), in the order they are shown.
+
+        ``pages``: physical page number -> Page, to find the page each sentence is printed on.
+        """
+        pages = pages or {}
+        spanned = {n for hit in hits for n in range(hit.chunk.page_start, hit.chunk.page_end + 1) if n in pages}
+        flat = {n: _SPACE.sub("", pages[n].text) for n in spanned}
+        candidates = [c for hit in hits for c in self._sentences(hit, flat)]
+        if not candidates:
+            return []
+        lowered = [c.text.lower() for c in candidates]
+        found_in = {term: sum(term in text for text in lowered) for term in terms(query)}
+        weight = {term: math.log(1 + len(candidates) / n) for term, n in found_in.items() if n}
+        scored = []
+        for c, text in zip(candidates, lowered):
+            score = sum(w for term, w in weight.items() if term in text) * (1 + 1 / (c.hit.rank + 1))
+            scored.append(dataclasses.replace(c, score=score))
+        matched = [c for c in scored if c.score > 0]
+        if matched:
+            ranked = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
+        else:  # nothing shares a term: the opening sentences of the best passages
+            ranked = sorted(scored, key=lambda c: (c.hit.rank, c.position))
+        chosen: list[Quote] = []
+        used_chars = 0
+        per_hit: dict[str, int] = {}
+        for c in ranked:
+            if len(chosen) == self.max_sentences or used_chars + len(c.text) > self.max_chars:
+                break
+            if per_hit.get(c.hit.chunk.id, 0) == self.per_hit:
+                continue
+            per_hit[c.hit.chunk.id] = per_hit.get(c.hit.chunk.id, 0) + 1
+            chosen.append(c)
+            used_chars += len(c.text)
+        best_of_section: dict[tuple[str, ...], int] = {}
+        for c in chosen:
+            section = c.hit.chunk.section_path
+            best_of_section[section] = min(best_of_section.get(section, c.hit.rank), c.hit.rank)
+        return sorted(
+            chosen, key=lambda c: (best_of_section[c.hit.chunk.section_path], c.page, c.hit.rank, c.position)
+        )
+
+    def _lines(self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page], language: str) -> Iterator[str]:
+        yield NOTE[language] + "\n"
+        gap = "" if language == ZH else " "  # Chinese puts no space before a citation
+        section: tuple[str, ...] | None = None
+        for c in self.select(query, hits, pages):
+            if c.hit.chunk.section_path != section:
+                section = c.hit.chunk.section_path
+                title = section[-1] if section else ("（未分节）" if language == ZH else "(no section)")
+                yield f"\n**{title}**\n"
+            yield f"- {c.text}{gap}[p.{page_label(c.page, pages)}]\n"
+
+    def _sentences(self, hit: Hit, flat_pages: Mapping[int, str]) -> list[Quote]:
+        """The usable sentences of a prose hit, each with the physical page it is printed on."""
+        chunk = hit.chunk
+        if chunk.kind == CODE:
+            return []
+        out = []
+        for position, sentence in enumerate(split_sentences(chunk.text)):
+            if len(sentence) < MIN_SENTENCE_CHARS:
+                continue
+            text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
+            out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
+        return out
+
+
+def _page_of(sentence: str, hit: Hit, flat_pages: Mapping[int, str]) -> int:
+    """The page of ``hit`` whose text (spaces removed, in ``flat_pages``) holds the start of ``sentence``;
+    else the hit's first page."""
+    chunk = hit.chunk
+    if chunk.page_start == chunk.page_end:
+        return chunk.page_start
+    probe = _SPACE.sub("", sentence)[:16]
+    for number in range(chunk.page_start, chunk.page_end + 1):
+        if probe in flat_pages.get(number, ""):
+            return number
+    return chunk.page_start

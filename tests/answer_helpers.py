@@ -1,0 +1,51 @@
+"""Small hand-made passages with known pages for the answer-side tests (prompts, citations, backends, chat)."""
+
+from __future__ import annotations
+
+from bookqa.types import Chunk, Hit, Page
+
+DENSENET = (
+    "稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。"
+    "ResNet将输出与输入相加，而DenseNet在通道维上连结输入与输出。"
+    "稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。\n"
+    "由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。"
+    "过渡层可以用来控制模型复杂度。"
+)
+RESNET = (
+    "残差网络（ResNet）的核心思想是：每个附加层都应该更容易地包含原始函数作为其元素之一。"
+    "残差块使得输入可以通过跨层数据线路更快地向前传播。"
+)
+GRADIENT = (
+    "The gradient of a multivariate function is the vector of its partial derivatives. "
+    "Gradient descent moves the parameters against the gradient to reduce the loss. "
+    "Automatic differentiation computes gradients for us."
+)
+
+PAGES = {
+    # physical number -> Page; the printed labels differ from the physical numbers, as in the real book
+    269: Page(269, "251", "稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。ResNet将输出与输入相加，而DenseNet在通道维上连结输入与输出。稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。"),
+    270: Page(270, "252", "由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。过渡层可以用来控制模型复杂度。"),
+    262: Page(262, "244", RESNET),
+    74: Page(74, "56", GRADIENT),
+}
+
+
+def chunk(cid: str, text: str, first: int, last: int, path: tuple[str, ...], number: str | None = None, kind: str = "prose") -> Chunk:
+    return Chunk(id=f"book:{cid}", book_id="book", text=text, page_start=first, page_end=last, section_path=path, section_number=number, kind=kind)
+
+
+DENSENET_CHUNK = chunk("00010", DENSENET, 269, 270, ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）"), "7.7")
+RESNET_CHUNK = chunk("00009", RESNET, 262, 262, ("7 现代卷积神经网络", "7.6 残差网络（ResNet）"), "7.6")
+GRADIENT_CHUNK = chunk("00002", GRADIENT, 74, 74, ("2 Preliminaries", "2.4 Calculus"), "2.4")
+
+
+def hit(c: Chunk, rank: int, **scores: float) -> Hit:
+    return Hit(chunk=c, rank=rank, score=scores.get("fused", 1.0 / rank), scores=dict(scores))
+
+
+def densenet_hits() -> list[Hit]:
+    """The hits a question about DenseNet retrieves: DenseNet first, then ResNet."""
+    return [
+        hit(DENSENET_CHUNK, 1, dense=0.91, dense_rank=1, keyword=7.5, keyword_rank=1, fused=0.033),
+        hit(RESNET_CHUNK, 2, dense=0.86, dense_rank=2, keyword=3.1, keyword_rank=2, fused=0.032),
+    ]
