@@ -17,8 +17,7 @@ ZH, EN = "zh", "en"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WIDE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z\"“(\u4e00-\u9fff])|\n\s*\n")
-_LINE_BREAK = re.compile(r"\s*\n\s*")
+_SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z\"“(\u4e00-\u9fff])|\n")
 
 QUESTION_WORDS = frozenset(
     "理解 解释 介绍 说明 讲讲 一下 请问 有啥 两者 分别 各种 各自 关于 呢 请"
@@ -75,23 +74,9 @@ def key_terms(text: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """``text`` cut into sentences (Chinese and English end punctuation, blank lines).
-
-    Single line breaks inside a sentence (PDF line wraps) are joined: dropped between Han characters,
-    a space elsewhere. Empty pieces are dropped; each sentence keeps its end punctuation.
-    """
-    sentences = []
-    for piece in _SENTENCE_END.split(text):
-        piece = (piece or "").strip()
-        if piece:
-            sentences.append(_LINE_BREAK.sub(lambda m, p=piece: _join_line(p, m), piece))
-    return sentences
-
-
-def _join_line(text: str, match: re.Match[str]) -> str:
-    before = text[match.start() - 1] if match.start() > 0 else ""
-    after = text[match.end()] if match.end() < len(text) else ""
-    return "" if _HAN.match(before) and _HAN.match(after) else " "
+    """``text`` cut into sentences at Chinese and English end punctuation and at line breaks (stored book
+    text holds one paragraph per line). Each sentence keeps its end punctuation; empty pieces are dropped."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
 
 
 def estimate_tokens(text: str) -> int:

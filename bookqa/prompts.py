@@ -2,7 +2,7 @@
 question's language, asking for an answer from the context only with citations in the form ``[p.291]``.
 
 The prompt is fitted to a token budget: the system message and the question always; then context blocks
-best first (the first one cut to fit when even it is too long); then earlier turns, newest first.
+best first (the best one cut to fit when it is too long whole); then earlier turns, newest first.
 """
 
 from __future__ import annotations
@@ -109,25 +109,28 @@ def build_prompt(
     def cost(text: str) -> int:
         return count_tokens(text) + MESSAGE_OVERHEAD
 
-    remaining = budget - cost(system) - cost(f"{_CONTEXT_HEADER[language]}\n\n{_NO_CONTEXT[language]}\n\n{tail}")
-    if remaining < 0:
+    frame = cost(system) + cost(f"{_CONTEXT_HEADER[language]}\n\n{tail}") + count_tokens(_NO_CONTEXT[language])
+    if frame > budget:
         tail = _cut(tail, budget // 4, count_tokens)
-        remaining = budget - cost(system) - cost(f"{_CONTEXT_HEADER[language]}\n\n{tail}")
         log.warning("The question alone exceeds the prompt budget of %d tokens; it was shortened.", budget)
+    remaining = budget - cost(system) - cost(f"{_CONTEXT_HEADER[language]}\n\n{tail}")
 
     blocks: list[str] = []
     used: list[Hit] = []
-    for hit in hits:
+    for position, hit in enumerate(hits):
         block = context_block(len(blocks) + 1, hit, pages, language)
         need = count_tokens(block) + 2
-        if need > remaining and not blocks and remaining > 0:
-            header = context_block(1, hit, pages, language, text="")
-            block = context_block(1, hit, pages, language, _cut(hit.chunk.text, remaining - count_tokens(header) - 2, count_tokens))
-            need = count_tokens(block) + 2
+        if need > remaining and position == 0:  # the best passage is cut to fit rather than left out
+            room = remaining - count_tokens(context_block(1, hit, pages, language, text="")) - 2
+            text = _cut(hit.chunk.text, room, count_tokens)
+            block = context_block(1, hit, pages, language, text)
+            need = count_tokens(block) + 2 if text else remaining + 1
         if need <= remaining:
             blocks.append(block)
             used.append(hit)
             remaining -= need
+    if not blocks:
+        remaining -= count_tokens(_NO_CONTEXT[language])
     if len(used) < len(hits):
         log.info("Prompt budget %d tokens: %d of %d context blocks kept.", budget, len(used), len(hits))
 

@@ -1,0 +1,79 @@
+"""The extractive backend: the right sentences, cited by page, grouped by section, with the no-model note."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, chunk, densenet_hits, hit
+
+from bookqa.citations import check_citations
+from bookqa.llm import ExtractiveBackend, load_backend
+from bookqa.llm.extractive import NOTE
+from bookqa.config import Settings
+
+
+def test_answers_with_cited_sentences_of_the_retrieved_pages_only() -> None:
+    text = ExtractiveBackend().answer("什么是 DenseNet 模型", densenet_hits(), pages=PAGES).text()
+    assert text.startswith(NOTE["zh"])
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert bullets and all(re.search(r"。\[p\.\d+\]$", line) for line in bullets)
+    checked = check_citations(text, densenet_hits(), PAGES)
+    assert checked.unverified == () and set(checked.pages) <= {262, 269, 270}
+    assert "- 稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。[p.251]" in bullets
+    assert "- 由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。[p.252]" in bullets  # placed on its page
+
+
+def test_the_standalone_query_decides_and_sections_are_grouped_best_first() -> None:
+    text = ExtractiveBackend().answer(
+        "它与ResNet的关键区别是什么？", densenet_hits(), pages=PAGES, standalone="DenseNet 模型与ResNet的关键区别是什么？"
+    ).text()
+    assert text.index("**7.7 稠密连接网络（DenseNet）**") < text.index("**7.6 残差网络（ResNet）**")
+    assert "ResNet将输出与输入相加，而DenseNet在通道维上连结输入与输出。[p.251]" in text
+
+
+def test_rare_terms_outweigh_common_ones() -> None:
+    quotes = ExtractiveBackend().select("过渡层的作用", densenet_hits(), PAGES)
+    assert quotes[0].text == "过渡层可以用来控制模型复杂度。" and quotes[0].page == 270
+
+
+def test_english_answers_have_an_english_note_and_spaced_citations() -> None:
+    text = ExtractiveBackend().answer("What does gradient descent do?", [hit(GRADIENT_CHUNK, 1)], pages=PAGES).text()
+    assert text.startswith(NOTE["en"])
+    assert "- Gradient descent moves the parameters against the gradient to reduce the loss. [p.56]" in text
+
+
+def test_without_any_shared_term_the_opening_sentences_of_the_best_passages_are_shown() -> None:
+    quotes = ExtractiveBackend(max_sentences=2).select("汽车发动机的原理", densenet_hits(), PAGES)
+    assert [(q.hit.rank, q.position, q.score) for q in quotes] == [(1, 0, 0.0), (1, 1, 0.0)]
+
+
+def test_code_passages_are_not_quoted_and_limits_hold() -> None:
+    code = chunk("00011", "net = DenseNet(); print(net). DenseNet code here.", 271, 271, ("7.7 稠密连接网络（DenseNet）",), kind="code")
+    quotes = ExtractiveBackend(max_sentences=2, per_hit=1).select("DenseNet ResNet", [hit(code, 1), *densenet_hits()], PAGES)
+    assert len(quotes) == 2 and all(q.hit.chunk.kind == "prose" for q in quotes)
+    assert len({q.hit.chunk.id for q in quotes}) == 2
+
+
+def test_long_sentences_are_cut() -> None:
+    long = chunk("00012", "DenseNet " + "很长的句子" * 100 + "。", 269, 269, ("7.7",))
+    (quote,) = ExtractiveBackend().select("DenseNet", [hit(long, 1)], PAGES)
+    assert len(quote.text) == 301 and quote.text.endswith("…")
+
+
+def test_constructor_checks_its_limits() -> None:
+    with pytest.raises(ValueError, match="max_sentences"):
+        ExtractiveBackend(max_sentences=0)
+
+
+def test_auto_without_a_gpu_and_explicit_extractive_give_the_extractive_backend() -> None:
+    assert isinstance(load_backend(Settings(backend="extractive")), ExtractiveBackend)
+    import torch
+
+    if not torch.cuda.is_available():
+        backend = load_backend(Settings(backend="auto"))
+        assert isinstance(backend, ExtractiveBackend) and not backend.generative
+
+
+def test_densenet_chunk_spans_two_pages() -> None:
+    assert (DENSENET_CHUNK.page_start, DENSENET_CHUNK.page_end) == (269, 270)
