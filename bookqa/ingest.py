@@ -1,0 +1,86 @@
+"""From a PDF file to clean, page-accurate, section-aware chunks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Sequence
+
+from bookqa.chunking import chunk_book
+from bookqa.cleaning import clean_book
+from bookqa.config import Settings
+from bookqa.errors import InvalidPDFError
+from bookqa.layout import PageLayout, Progress, read_layouts
+from bookqa.pdf import open_pdf, pages_from_layouts, read_structure
+from bookqa.types import Chunk, Page, Section
+
+log = logging.getLogger(__name__)
+
+SCANNED_SHARE = 0.5
+"""A PDF where at least this share of the pages are images without text is refused as scanned."""
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A book read from its PDF.
+
+    ``title``: from the PDF metadata, else the file name. ``pages``: every page, text normalised, one
+    printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
+    ``left_out``: page number -> why the page has no chunks ("contents", "front matter",
+    "bibliography", "index", "blank", "no text layer"). ``timings``: seconds for parse, clean, chunk.
+    """
+
+    title: str
+    pages: tuple[Page, ...]
+    outline: tuple[Section, ...]
+    chunks: tuple[Chunk, ...]
+    left_out: dict[int, str]
+    timings: dict[str, float]
+
+
+def ingest_pdf(
+    path: str | PathLike[str], book_id: str, settings: Settings, progress: Progress | None = None
+) -> Ingested:
+    """Read, clean and chunk the PDF at ``path``; chunk ids are ``f"{book_id}:{n:05d}"``.
+
+    ``progress(done, total)`` is called after each page is parsed. Raises :class:`InvalidPDFError`
+    for a file that is not a readable PDF and for a scanned PDF (no text layer).
+    """
+    path = Path(path)
+    started = time.perf_counter()
+    with open_pdf(path) as doc:
+        layouts = read_layouts(doc, progress)
+        _refuse_scanned(path, layouts)
+        noise, outline = read_structure(doc, layouts)
+        title = (doc.metadata or {}).get("title", "").strip() or path.stem
+    parsed = time.perf_counter()
+    book = clean_book(layouts, noise, outline)
+    cleaned = time.perf_counter()
+    chunks = chunk_book(book, outline, book_id, settings)
+    chunked = time.perf_counter()
+    log.info(
+        "%s: %d pages, %d sections, %d chunks, %d pages left out, %.1f s",
+        path.name, len(layouts), len(outline.sections), len(chunks), len(book.left_out), chunked - started,
+    )
+    return Ingested(
+        title=title,
+        pages=tuple(pages_from_layouts(layouts)),
+        outline=outline.sections,
+        chunks=tuple(chunks),
+        left_out=dict(book.left_out),
+        timings={"parse": parsed - started, "clean": cleaned - parsed, "chunk": chunked - cleaned},
+    )
+
+
+def _refuse_scanned(path: Path, layouts: Sequence[PageLayout]) -> None:
+    image_only = [layout.number for layout in layouts if not layout.rows and layout.has_images]
+    if not any(layout.rows for layout in layouts) and not image_only:
+        raise InvalidPDFError(f"{path} contains no text at all.", "Pass the PDF of a book with text in it.")
+    if len(image_only) >= SCANNED_SHARE * len(layouts):
+        raise InvalidPDFError(
+            f"{path} has no text layer on {len(image_only)} of its {len(layouts)} pages: it looks scanned.",
+            f"Run OCR first, e.g. `ocrmypdf {path.name} {path.stem}-ocr.pdf`, and add the result.",
+        )

@@ -1,0 +1,307 @@
+"""The book's sections: from the PDF outline, or from numbered headings where a PDF has none.
+
+Outline titles often carry no section numbers; the printed headings do. Each outline entry is matched
+with its printed heading on its start page, which gives the number ("7.7"), the heading's position
+(the anchor: sections begin mid-page) and whether it opens its page (then the previous section ends on
+the page before; otherwise both share the page).
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+import pymupdf
+
+from bookqa.layout import PageLayout, body_font_size
+from bookqa.text import join_lines, normalize_chars
+from bookqa.types import Section
+
+log = logging.getLogger(__name__)
+
+Anchor = tuple[int, int]
+"""A position in the book: (physical page number, row index on that page)."""
+
+_NUMBER = re.compile(
+    r"^(?:(?:chapter|appendix|part)\s+|第\s*)?(\d+(?:\.\d+)*|[A-Z](?:\.\d+)*)(?:\.|\s*[章节])?(?:\s*[|｜:：—–]\s*|\s+|$)", re.IGNORECASE
+)
+_BARE_NUMBER = re.compile(r"^(?:(?:chapter|appendix)\s+)?(\d+|[A-Z])$", re.IGNORECASE)
+_SEPARATOR = re.compile(r"^[|｜:：.\-–—•·]*$")
+_KEY_DROP = re.compile(r"[\W_]+")
+_FUZZY_RATIO = 0.85
+_MAX_HEADING_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The sections in book order and where each one's printed heading begins.
+
+    ``anchors[i]`` is the position of the first row of section ``i``'s heading, or of the top of its
+    start page when the heading was not found. Anchors never decrease in book order.
+    """
+
+    sections: tuple[Section, ...]
+    anchors: tuple[Anchor, ...]
+    opens_page: tuple[bool, ...]
+    """``opens_page[i]``: nothing but margins precedes section ``i``'s heading on its start page."""
+
+    def section_at(self, anchor: Anchor) -> int | None:
+        """Index of the innermost section that the row at ``anchor`` belongs to, or None before the first."""
+        position = bisect.bisect_right(self.anchors, anchor) - 1
+        return position if position >= 0 else None
+
+
+def locate_outline(
+    doc: pymupdf.Document,
+    layouts: Sequence[PageLayout],
+    noise: Sequence[Collection[int]],
+    skip_pages: Collection[int] = (),
+) -> Outline:
+    """The outline of ``doc`` matched with its printed headings; detected headings when it has none.
+
+    ``noise``: per page, rows that are running heads or page numbers (never taken for headings).
+    ``skip_pages``: page numbers never searched for detected headings (contents pages).
+    """
+    entries = [(level, normalize_chars(title).strip(), page) for level, title, page in doc.get_toc(simple=True)]
+    entries = [entry for entry in entries if 1 <= entry[2] <= len(layouts) and entry[1]]
+    if entries:
+        return _match_outline(entries, layouts, noise)
+    return _detect_headings(layouts, noise, set(skip_pages))
+
+
+# --- outline entries matched with printed headings
+
+
+@dataclass(frozen=True)
+class _Match:
+    anchor: Anchor
+    last_row: int
+    """The last row of the printed heading (a chapter number and its title take several)."""
+    number: str | None
+    printed_title: str | None
+
+
+def _match_outline(entries: list[tuple[int, str, int]], layouts: Sequence[PageLayout], noise) -> Outline:
+    texts = [[row.text for row in layout.rows] for layout in layouts]
+    keys = [[_key(text) for text in page] for page in texts]
+    matches: list[_Match | None] = []
+    numbers: list[str | None] = []
+    parents: list[int | None] = []
+    stack: list[int] = []
+    previous: Anchor = (1, 0)
+    for index, (level, title, page) in enumerate(entries):
+        while stack and entries[stack[-1]][0] >= level:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        stack.append(index)
+        parents.append(parent)
+        match = None
+        for number in (page, page + 1):
+            if number > len(layouts):
+                break
+            start = previous[1] + 1 if previous[0] == number else 0
+            match = _find_heading(title, level, texts[number - 1], keys[number - 1], noise[number - 1], (number, start))
+            if match:
+                break
+        parent_number = numbers[parent] if parent is not None else None
+        number = match.number if match and _fits_parent(match.number, parent_number) else None
+        matches.append(match)
+        numbers.append(number)
+        if match:
+            previous = (match.anchor[0], match.last_row)
+    _infer_missing_numbers(entries, matches, numbers, parents)
+    unmatched = sum(match is None for match in matches)
+    if unmatched:
+        log.info("%d of %d outline entries have no printed heading on their start page", unmatched, len(entries))
+    return _build(entries, matches, numbers, layouts, noise)
+
+
+def _find_heading(
+    title: str, level: int, texts: list[str], keys: list[str], noise: Collection[int], start: Anchor
+) -> _Match | None:
+    """The heading ``title`` among the rows of one page from ``start`` on (exact, then fuzzy match),
+    possibly printed over a few rows."""
+    title_key = _key(title)
+    if not title_key:
+        return None
+    page, first_row = start
+    rows = [i for i in range(first_row, len(texts)) if i not in noise and not _SEPARATOR.match(texts[i])]
+    for fuzzy in (False, True):
+        for position, row in enumerate(rows):
+            window = rows[position : position + _MAX_HEADING_ROWS]
+            for width in range(1, len(window) + 1):
+                found = _compare(join_lines([texts[j] for j in window[:width]])[0], title_key, fuzzy)
+                if found is not None:
+                    number, printed = found
+                    anchor_row = row
+                    if number is None and level == 1:
+                        number, anchor_row = _number_above(texts, noise, row)
+                    return _Match((page, anchor_row), window[width - 1], number, printed)
+                if sum(len(keys[j]) for j in window[:width]) > 2 * len(title_key) + 8:
+                    break
+    return None
+
+
+def _compare(text: str, title_key: str, fuzzy: bool) -> tuple[str | None, str | None] | None:
+    """``(number, printed title)`` when ``text`` is the heading."""
+    match = _NUMBER.match(text)
+    number, rest = (match.group(1), text[match.end() :]) if match else (None, text)
+    for candidate_number, candidate in ((number, rest), (None, text)):
+        key = _key(candidate)
+        if key == title_key:
+            return candidate_number, candidate.strip()
+        if fuzzy and key and abs(len(key) - len(title_key)) <= max(2, len(title_key) // 5):
+            if difflib.SequenceMatcher(None, key, title_key).ratio() >= _FUZZY_RATIO:
+                return candidate_number, candidate.strip()
+        if candidate_number is None:
+            break
+    return None
+
+
+def _number_above(texts: list[str], noise: Collection[int], row: int) -> tuple[str | None, int]:
+    """A chapter number printed on its own line above the title ("3", "|", "Linear Neural ..."), and
+    the row where the heading then begins."""
+    for j in range(row - 1, max(-1, row - 3), -1):
+        if j in noise or _SEPARATOR.match(texts[j]):
+            continue
+        bare = _BARE_NUMBER.match(texts[j])
+        return (bare.group(1), j) if bare else (None, row)
+    return None, row
+
+
+def _fits_parent(number: str | None, parent_number: str | None) -> bool:
+    if number is None:
+        return True
+    if parent_number is None:
+        return True
+    return number.startswith(parent_number + ".")
+
+
+def _infer_missing_numbers(entries, matches, numbers, parents) -> None:
+    """Number an unmatched entry between two numbered siblings that leave exactly one number free."""
+    for index, match in enumerate(matches):
+        if match is not None:
+            continue
+        siblings = [i for i in range(len(entries)) if parents[i] == parents[index]]
+        position = siblings.index(index)
+        before = numbers[siblings[position - 1]] if position > 0 else None
+        after = numbers[siblings[position + 1]] if position + 1 < len(siblings) else None
+        if before and after and before.rsplit(".", 1)[0] == after.rsplit(".", 1)[0]:
+            head, _, last = before.rpartition(".")
+            if last.isdigit() and after.rpartition(".")[2] == str(int(last) + 2):
+                numbers[index] = f"{head}.{int(last) + 1}" if head else str(int(last) + 1)
+
+
+def _build(entries, matches, numbers, layouts: Sequence[PageLayout], noise) -> Outline:
+    anchors: list[Anchor] = []
+    opens: list[bool] = []
+    for (level, title, page), match in zip(entries, matches):
+        anchor = match.anchor if match else (page, 0)
+        if anchors and anchor < anchors[-1]:
+            anchor = anchors[-1]
+        anchors.append(anchor)
+        opens.append(_opens_page(noise[anchor[0] - 1], anchor[1]))
+    sections = []
+    for index, ((level, title, _), match) in enumerate(zip(entries, matches)):
+        start = anchors[index][0]
+        end = _end_page(entries, anchors, opens, index, len(layouts))
+        printed = match.printed_title if match else None
+        sections.append(Section(numbers[index], printed or title, level, start, end))
+    return Outline(tuple(sections), tuple(anchors), tuple(opens))
+
+
+def _end_page(entries, anchors: list[Anchor], opens: list[bool], index: int, page_count: int) -> int:
+    """The page where the next entry at the same or a higher level begins, or the one before it when
+    that entry opens its page; the last page of the book for the last entries."""
+    level = entries[index][0]
+    start = anchors[index][0]
+    for later in range(index + 1, len(entries)):
+        if entries[later][0] <= level:
+            next_start = anchors[later][0]
+            return max(start, next_start - 1) if opens[later] else next_start
+    return page_count
+
+
+def _opens_page(noise: Collection[int], row: int) -> bool:
+    """True when every row above ``row`` is noise (a running head, a page number)."""
+    return all(i in noise for i in range(row))
+
+
+def _key(text: str) -> str:
+    """Letters and digits only, lower case: how titles are compared."""
+    return _KEY_DROP.sub("", normalize_chars(text)).lower()
+
+
+# --- headings detected in the text (PDFs without an outline)
+
+
+_HEADING = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){0,3})\.?\s+(\S.{0,80})$")
+_CHAPTER = re.compile(r"^(?:chapter\s+(\d{1,3})|第\s*(\d{1,3})\s*章)[.:：]?\s*(.{0,80})$", re.IGNORECASE)
+_NOT_TITLE_END = re.compile(r"[。，,;；:：]$|(?:\.\s*){3,}|\s\d{1,4}$")
+_UNNUMBERED = {"前言", "序言", "致谢", "参考文献", "参考书目", "索引", "preface", "foreword", "acknowledgments",
+               "acknowledgements", "bibliography", "references", "index"}
+_MAX_JUMP = 3
+
+
+def _detect_headings(layouts: Sequence[PageLayout], noise, skip_pages: set[int]) -> Outline:
+    """Numbered headings ("3.2 标题", "Chapter 3", "3 Linear Neural Networks") set larger or bolder
+    than the body text, in increasing order, plus front and back matter titles (前言, References)."""
+    body = body_font_size(layouts)
+    found: list[tuple[int, str | None, str, Anchor]] = []
+    open_numbers: list[tuple[int, ...]] = []
+    for layout in layouts:
+        if layout.number in skip_pages:
+            continue
+        rows = layout.rows
+        for i, row in enumerate(rows):
+            if i in noise[layout.number - 1] or row.mono or not (row.bold or row.size >= 1.1 * body):
+                continue
+            heading = _read_heading(row.text, rows[i + 1].text if i + 1 < len(rows) else "")
+            if heading is None:
+                continue
+            number, title = heading
+            if number is None:
+                found.append((1, None, title, (layout.number, i)))
+                continue
+            parts = tuple(int(part) for part in number.split("."))
+            if not _follows(parts, open_numbers):
+                continue
+            open_numbers = [*(n for n in open_numbers if len(n) < len(parts)), parts]
+            found.append((len(parts), number, title, (layout.number, i)))
+    entries = [(level, title, anchor[0]) for level, _, title, anchor in found]
+    anchors = [anchor for *_, anchor in found]
+    opens = [_opens_page(noise[p - 1], r) for p, r in anchors]
+    sections = tuple(
+        Section(number, title, level, anchor[0], _end_page(entries, anchors, opens, index, len(layouts)))
+        for index, (level, number, title, anchor) in enumerate(found)
+    )
+    log.info("the PDF has no outline; %d headings detected in its text", len(sections))
+    return Outline(sections, tuple(anchors), tuple(opens))
+
+
+def _read_heading(text: str, next_text: str) -> tuple[str | None, str] | None:
+    """``(number, title)`` when ``text`` reads like a heading; the title may be on the next row."""
+    if _key(text) in _UNNUMBERED:
+        return None, text.strip()
+    chapter = _CHAPTER.match(text)
+    if chapter:
+        title = chapter.group(3).strip() or next_text.strip()
+        return (chapter.group(1) or chapter.group(2), title) if title else None
+    match = _HEADING.match(text)
+    if not match or _NOT_TITLE_END.search(text) or not any(ch.isalpha() for ch in match.group(2)):
+        return None
+    return match.group(1), match.group(2).strip()
+
+
+def _follows(parts: tuple[int, ...], open_numbers: list[tuple[int, ...]]) -> bool:
+    """True when ``parts`` continues the numbering: the next chapter, or a next child of an open heading."""
+    parent = parts[:-1]
+    if parent and parent not in open_numbers:
+        return False
+    siblings = [n for n in open_numbers if len(n) == len(parts) and n[:-1] == parent]
+    last = siblings[-1][-1] if siblings else 0
+    return last < parts[-1] <= last + _MAX_JUMP

@@ -1,0 +1,112 @@
+"""Text normalisation shared by ingestion and queries.
+
+``normalize_chars`` repairs characters and keeps the lines (code, page text); ``normalize_text`` also
+drops footnote marks and joins line-broken prose. Both are cheap enough to run on every query.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Sequence
+
+# Full-width punctuation is the correct form in Chinese text: NFKC would turn "（，）" into "(,)".
+_FULLWIDTH_PUNCTUATION = [
+    *range(0xFF01, 0xFF10),
+    *range(0xFF1A, 0xFF21),
+    *range(0xFF3B, 0xFF41),
+    *range(0xFF5B, 0xFF66),
+]
+_PROTECT = {code: 0xF0000 + code for code in _FULLWIDTH_PUNCTUATION}  # private use plane 15
+
+# CJK Radicals Supplement code points that fonts use for whole characters and NFKC leaves alone
+# (Kangxi radicals U+2F00-U+2FD5 are mapped by NFKC itself).
+_RADICALS = dict(
+    zip(
+        "⺁⺜⺝⺠⺩⻁⻄⻅⻆⻇⻉⻋⻑⻓⻔⻘⻙⻚⻛⻜⻝⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲",
+        "厂日月民王虎西见角角贝车長长门青韦页风飞食马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀",
+        strict=True,
+    )
+)
+_AFTER_NFKC = str.maketrans(
+    {
+        **{0xF0000 + code: chr(code) for code in _FULLWIDTH_PUNCTUATION},
+        **_RADICALS,
+        "\u2010": "-",  # hyphen (NFKC maps U+2011 non-breaking hyphen to it)
+        "\u00ad": None,  # soft hyphen
+        "\u200b": None,  # zero-width space
+        "\u200c": None,
+        "\u200d": None,
+        "\ufeff": None,
+    }
+)
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_FOOTNOTE_LINE = re.compile(r"^[ \t]*(\d{1,3})[ \t]+(?:https?://|www\.)\S*[ \t]*(?:\n|$)", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def normalize_chars(s: str) -> str:
+    """Character repairs only: NFKC (keeping full-width CJK punctuation), radicals, hyphens, invisible marks.
+
+    Lines and spacing are kept, so this suits code and page text. Idempotent.
+    """
+    if s.isascii():
+        return s
+    s = unicodedata.normalize("NFKC", s.translate(_PROTECT))
+    return s.translate(_AFTER_NFKC)
+
+
+def normalize_text(s: str) -> str:
+    """Normalise prose for storage and search: ``normalize_chars``, footnotes out, broken lines joined.
+
+    Footnote URL lines ("96 https://discuss.d2l.ai/t/1877") are dropped together with their marks glued
+    to a word ("Discussions96" -> "Discussions"). Lines of a paragraph are joined: a word hyphenated at
+    a line end is rejoined, Chinese lines meet without a space, others with one. Blank lines separate
+    paragraphs; the result has one paragraph per line and no surrounding whitespace.
+    """
+    s = _drop_footnotes(normalize_chars(s))
+    paragraphs = (join_lines(p.split("\n"))[0] for p in _PARAGRAPH_BREAK.split(s))
+    return "\n".join(p for p in paragraphs if p)
+
+
+def join_lines(lines: Sequence[str]) -> tuple[str, list[int]]:
+    """Join the printed lines of one paragraph into a single line.
+
+    Whitespace inside each line is collapsed. Returns the text and, for each input line, the offset in
+    the text where it begins (a dropped empty line begins where the next one does).
+    """
+    text = ""
+    starts: list[int] = []
+    for line in lines:
+        line = " ".join(line.split())
+        if text and line:
+            drop, separator = _joint(text, line)
+            text = text[: len(text) - drop] + separator
+        starts.append(len(text))
+        text += line
+    return text, starts
+
+
+def is_cjk(char: str) -> bool:
+    """True for CJK ideographs, radicals, kana and full-width or CJK punctuation."""
+    return bool(_CJK.match(char))
+
+
+def _joint(left: str, right: str) -> tuple[int, str]:
+    """How to join two lines: characters to drop from the end of ``left`` and the separator."""
+    last, first = left[-1], right[0]
+    if last == "-" and len(left) > 1 and left[-2].isalpha() and not is_cjk(left[-2]):
+        return (1, "") if first.islower() else (0, "")
+    if is_cjk(last) or is_cjk(first):
+        return 0, ""
+    return 0, " "
+
+
+def _drop_footnotes(s: str) -> str:
+    numbers = {m.group(1) for m in _FOOTNOTE_LINE.finditer(s)}
+    if not numbers:
+        return s
+    s = _FOOTNOTE_LINE.sub("", s)
+    marks = "|".join(sorted(numbers, key=len, reverse=True))
+    return re.sub(rf"(?<=[^\W\d_]{{2}})(?:{marks})(?!\d)", "", s)
