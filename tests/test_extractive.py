@@ -66,13 +66,9 @@ def test_constructor_checks_its_limits() -> None:
         ExtractiveBackend(max_sentences=0)
 
 
-def test_auto_without_a_gpu_and_explicit_extractive_give_the_extractive_backend() -> None:
-    assert isinstance(load_backend(Settings(backend="extractive")), ExtractiveBackend)
-    import torch
-
-    if not torch.cuda.is_available():
-        backend = load_backend(Settings(backend="auto"))
-        assert isinstance(backend, ExtractiveBackend) and not backend.generative
+def test_explicit_extractive_settings_give_the_extractive_backend() -> None:
+    backend = load_backend(Settings(backend="extractive"))
+    assert isinstance(backend, ExtractiveBackend) and not backend.generative
 
 
 def test_densenet_chunk_spans_two_pages() -> None:

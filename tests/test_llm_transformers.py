@@ -217,3 +217,13 @@ def test_answer_builds_a_grounded_prompt_within_the_window(glm: TransformersBack
     reply = glm.answer("什么是 DenseNet 模型", densenet_hits() * 3, pages=PAGES, max_new_tokens=64)
     assert reply.text()
     assert reply.usage["prompt_tokens"] <= WINDOW - 64
+
+
+def test_auto_without_a_gpu_answers_extractively() -> None:
+    import torch
+
+    from bookqa.llm import ExtractiveBackend
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert isinstance(load_backend(Settings(backend="auto")), ExtractiveBackend)
