@@ -23,6 +23,7 @@ from bookqa.types import CODE, PROSE, Chunk, Section
 _SENTENCE_END = re.compile(r"[。！？；]+[”’」』）)\]]*|[.!?]+[”’\"')\]]*(?=\s|$|[\u4e00-\u9fff])")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|fig|figs|eq|eqs|no|dr|mr|ms|sec|ch|vol|pp|resp)|\b[A-Z])\.$", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，、,：:；;）)]\s*|\s+")
+_PARAGRAPH_END = re.compile(r"[。！？.!?:：][”’\"')）]*$")
 _LIST_ITEM = re.compile(r"^(?:[•·▪◦\-–*]|\d{1,2}[.)]|\(\w\))\s")
 _TINY_FRACTION = 5
 """A piece shorter than ``chunk_size // _TINY_FRACTION`` is merged into its neighbour."""
@@ -95,12 +96,13 @@ def _prose_units(rows: list[BodyRow], right_edge: float) -> list[_Unit]:
     for paragraph in _paragraphs(rows, right_edge):
         text, starts = join_lines([row.row.text for row in paragraph])
         pages = [page for page, _ in (_position(row) for row in paragraph)]
-        separator = "\n"
+        previous_end = None
         for start, end in _sentences(text):
             first = max(0, bisect.bisect_right(starts, start) - 1)
             last = max(0, bisect.bisect_right(starts, end - 1) - 1)
+            separator = "\n" if previous_end is None else " " if start > previous_end else ""
             units.append(_Unit(text[start:end], separator, pages[first], pages[last], _position(paragraph[first])))
-            separator = " " if text[start - 1 : start].isspace() else ""
+            previous_end = end
     return units
 
 
@@ -120,7 +122,8 @@ def _paragraphs(rows: list[BodyRow], right_edge: float) -> list[list[BodyRow]]:
 
 def _breaks(previous: BodyRow, current: BodyRow, right_edge: float) -> bool:
     before, row = previous.row, current.row
-    if before.x1 < right_edge - 2 * before.size or _LIST_ITEM.match(row.text):
+    ends_short = before.x1 < right_edge - 2 * before.size and _PARAGRAPH_END.search(before.text)
+    if ends_short or _LIST_ITEM.match(row.text):
         return True
     if abs(before.size - row.size) > 0.1 * row.size or before.bold != row.bold:
         return True

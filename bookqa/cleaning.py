@@ -32,7 +32,6 @@ _DOT_LEADER = re.compile(r"(?:\.\s*){4,}|…{2,}|(?:·\s*){4,}|_{5,}")
 _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)$", re.IGNORECASE)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
-_KEY_DROP = re.compile(r"[\d\s]+")
 
 _TITLES = {
     CONTENTS: {"目录", "目次", "contents", "tableofcontents", "briefcontents"},
@@ -140,14 +139,14 @@ def _margin_rows(layout: PageLayout, repeated: set[str]) -> set[int]:
         (bands[::-1], lambda band: _band_top(layout, band) >= (1 - MARGIN_ZONE) * layout.height),
     ):
         for band in ordered:
-            if not in_zone(band) or not any(_is_running_head(layout.rows[i], repeated) for i in band):
+            if not in_zone(band) or not any(_is_running_head(layout.rows[i], layout, repeated) for i in band):
                 break
             noise.update(band)
     return noise
 
 
-def _is_running_head(row: Row, repeated: set[str]) -> bool:
-    return bool(_PAGE_NUMBER.match(row.text)) or _margin_key(row) in repeated
+def _is_running_head(row: Row, layout: PageLayout, repeated: set[str]) -> bool:
+    return bool(_PAGE_NUMBER.match(row.text)) or _margin_key(row, layout) in repeated
 
 
 def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
@@ -155,7 +154,7 @@ def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
     counts: Counter[str] = Counter()
     for layout in layouts:
         keys = {
-            _margin_key(row)
+            _margin_key(row, layout)
             for row in layout.rows
             if row.y1 <= MARGIN_ZONE * layout.height or row.y0 >= (1 - MARGIN_ZONE) * layout.height
         }
@@ -164,8 +163,12 @@ def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
     return {key for key, count in counts.items() if count >= needed}
 
 
-def _margin_key(row: Row) -> str:
-    return _KEY_DROP.sub("", row.text).lower()
+def _margin_key(row: Row, layout: PageLayout) -> str:
+    """The row's text without the page's own number or label: what a running head repeats."""
+    text = row.text
+    for number in {layout.label, str(layout.number)}:
+        text = re.sub(rf"(?<![\w.]){re.escape(number)}(?![\w.])", "", text)
+    return "".join(text.split()).lower()
 
 
 def _bands(layout: PageLayout) -> list[list[int]]:
