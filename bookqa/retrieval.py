@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -21,6 +20,7 @@ from bookqa.config import RETRIEVAL_MODES, Settings
 from bookqa.embedding import PASSAGE, QUERY, Embedder, Progress
 from bookqa.errors import IndexMismatchError
 from bookqa.keyword_index import KeywordIndex, title_terms
+from bookqa.text import normalize_text
 from bookqa.types import Chunk, Hit
 from bookqa.vector_index import VectorIndex
 
@@ -34,8 +34,8 @@ MIN_OVERLAP = 10
 
 
 def normalize_query(text: str) -> str:
-    """The query as stored texts are: NFKC-normalised (Kangxi radicals become CJK ideographs), trimmed."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """The query normalised as stored texts are (:func:`bookqa.text.normalize_text`: NFKC, radicals, joined lines)."""
+    return normalize_text(text)
 
 
 def index_text(chunk: Chunk) -> str:
@@ -247,7 +247,8 @@ class Retriever:
                 group = self._neighbours(position, place)
                 for member in group:
                     del place[member]
-                passages.append((group, merge_scores([breakdown[member] for member in group], rrf_k)))
+                entries = [breakdown[member] for member in group]
+                passages.append((group, entries[0] if len(group) == 1 else merge_scores(entries, rrf_k)))
         return passages
 
     def _neighbours(self, position: int, place: Mapping[int, int]) -> list[int]:
