@@ -167,11 +167,12 @@ class Library:
         prefixed = [m for m in books if m.book_id.startswith(str(ref))]
         return prefixed[0] if len(prefixed) == 1 else None
 
-    def open(self, ref: str | Path, embedder: Embedder | None = None) -> Book:
+    def open(self, ref: str | Path, embedder: Embedder | None = None, searchable: bool = True) -> Book:
         """Load a built book with a retriever over it.
 
         ``ref``: a book id (or unique prefix) or the path of an indexed PDF. ``embedder``: the query embedder;
-        loaded from the settings when None. Raises BookNotFoundError when no such book exists and
+        loaded from the settings when None. ``searchable=False`` loads only the pages, outline and chunks
+        (``retriever`` is None; no indexes, no embedding model), for showing a book quickly. Raises BookNotFoundError when no such book exists and
         IndexMismatchError when it was built with other settings.
         """
         manifest = self.find(ref)
@@ -186,7 +187,7 @@ class Library:
                 f"The book {manifest.book_id} cannot be used as it is: {why}.",
                 f"Rebuild it: python -m bookqa index {manifest.book_id} --rebuild",
             )
-        return self._load(self.root / manifest.book_id, manifest, embedder)
+        return self._load(self.root / manifest.book_id, manifest, embedder, searchable)
 
     # ----------------------------------------------------------------- writing
     def add(
@@ -310,7 +311,7 @@ class Library:
         logger.info("built %s: %d chunks in %.1f s", book_id, manifest.chunks, timings["total"])
         return manifest
 
-    def _load(self, folder: Path, manifest: Manifest, embedder: Embedder | None) -> Book:
+    def _load(self, folder: Path, manifest: Manifest, embedder: Embedder | None, searchable: bool = True) -> Book:
         from bookqa.embedding import load_embedder
         from bookqa.keyword_index import KeywordIndex
         from bookqa.retrieval import Retriever
@@ -319,13 +320,15 @@ class Library:
         pages = [Page(**row) for row in _read_jsonl(folder / "pages.jsonl")]
         outline = [Section(**row) for row in json.loads((folder / "outline.json").read_text(encoding="utf-8"))]
         chunks = [_chunk_from_row(row) for row in _read_jsonl(folder / "chunks.jsonl")]
-        vectors = VectorIndex.load(folder / "vectors")
-        keywords = KeywordIndex.load(folder / "keyword")
         if len(chunks) != manifest.chunks:
             raise IndexMismatchError(
                 f"The book folder {folder} is damaged ({len(chunks)} chunks, the manifest says {manifest.chunks}).",
                 f"Rebuild it: python -m bookqa index {manifest.book_id} --rebuild",
             )
+        if not searchable:
+            return Book(folder=folder, manifest=manifest, pages=pages, outline=outline, chunks=chunks, retriever=None)
+        vectors = VectorIndex.load(folder / "vectors")
+        keywords = KeywordIndex.load(folder / "keyword")
         embedder = embedder or load_embedder(self.settings)
         if embedder.dim != manifest.embedding_dim:
             raise IndexMismatchError(
