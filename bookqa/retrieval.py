@@ -66,7 +66,7 @@ def build_indexes(
 class Scope:
     """Which chunks a search may return.
 
-    ``section``: a section number ("7.7"); it includes its subsections (``Chunk.in_section``).
+    ``section``: a section number ("7.7"); it includes its subsections, as ``Chunk.in_section`` does.
     ``pages``: ``(first, last)`` 1-based physical pages, inclusive; a chunk that overlaps them is in scope.
     None means no limit; both given means both must hold.
     """
@@ -84,12 +84,6 @@ class Scope:
     def whole_book(self) -> bool:
         """True when the scope sets no limit."""
         return self.section is None and self.pages is None
-
-    def includes(self, chunk: Chunk) -> bool:
-        """True when ``chunk`` lies in the scope."""
-        return (self.section is None or chunk.in_section(self.section.strip())) and (
-            self.pages is None or chunk.overlaps_pages(*self.pages)
-        )
 
 
 def score_breakdown(
@@ -186,6 +180,9 @@ class Retriever:
         self._keyword_index = keyword_index
         self._embedder = embedder
         self._settings = settings
+        self._page_start = np.array([chunk.page_start for chunk in self.chunks])
+        self._page_end = np.array([chunk.page_end for chunk in self.chunks])
+        self._sections = np.array([chunk.section_number or "" for chunk in self.chunks], dtype=np.str_)
         self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
             a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
         ]
@@ -206,7 +203,7 @@ class Retriever:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
         query = normalize_query(query)
-        allowed = None if scope.whole_book else np.fromiter(map(scope.includes, self.chunks), bool, len(self.chunks))
+        allowed = self._allowed(scope)
         if not query or (allowed is not None and not allowed.any()):
             return []
         signals = self._signals(query, mode, max(self._settings.candidates, k), allowed)
@@ -220,6 +217,19 @@ class Retriever:
             Hit(chunk=merge_chunks([self.chunks[p] for p in group]), rank=rank, score=scores[primary], scores=scores)
             for rank, (group, scores) in enumerate(passages[:k], start=1)
         ]
+
+    def _allowed(self, scope: Scope) -> np.ndarray | None:
+        """Boolean mask of the chunks in ``scope`` (vectorised ``Chunk.in_section`` and ``overlaps_pages``), or None."""
+        if scope.whole_book:
+            return None
+        allowed = np.ones(len(self.chunks), dtype=bool)
+        if scope.section is not None:
+            number = scope.section.strip()
+            allowed &= (self._sections == number) | np.strings.startswith(self._sections, number + ".")
+        if scope.pages is not None:
+            first, last = scope.pages
+            allowed &= (self._page_start <= last) & (self._page_end >= first)
+        return allowed
 
     def _signals(
         self, query: str, mode: str, candidates: int, allowed: np.ndarray | None
