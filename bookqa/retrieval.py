@@ -3,7 +3,7 @@
 Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches); hybrid mode
 fuses them with reciprocal rank fusion, ``sum(1 / (rrf_k + rank))``. Every hit keeps the score and 1-based
 rank of each signal that found it. Consecutive chunks of one section that both made the candidate list are
-merged into one passage, so the top ``k`` shows ``k`` distinct passages.
+merged into one passage (up to MERGE_LIMIT chunks), so the top ``k`` shows ``k`` distinct passages.
 """
 
 from __future__ import annotations

@@ -112,10 +112,11 @@ def test_neighbours_merge_into_one_passage(retriever):
     assert merged.text.count("与残差网络不同") == 1
     assert (merged.page_start, merged.page_end, merged.section_path) == (269, 270, DENSENET)
     assert hits[0].scores["keyword_rank"] == 1
+    assert hits[1].chunk == CHUNKS[2] and hits[1].chunk is not CHUNKS[2]  # hits carry new objects
     assert ids(retriever.search("过渡层", mode="hybrid")) == ["b:00006+00007", "b:00008"]
 
 
-def test_merge_keeps_each_signals_best_and_refuses_the_fused_score():
+def test_merged_scores_keep_each_signals_best_and_recompute_the_fused_score():
     merged = merge_scores(
         [{"dense": 0.5, "dense_rank": 3, "fused": 1 / 63}, {"dense": 0.7, "dense_rank": 1, "keyword": 2.0, "keyword_rank": 4}],
         rrf_k=60,
@@ -124,12 +125,11 @@ def test_merge_keeps_each_signals_best_and_refuses_the_fused_score():
 
 
 def test_merge_chunks_without_overlap_joins_with_a_line_break():
-    first, second = CHUNKS[6], CHUNKS[7]
-    merged = merge_chunks([first, second])
+    merged = merge_chunks([CHUNKS[6], CHUNKS[7]])
     assert merged.id == "b:00006+00007"
-    assert merged.text == f"{first.text}\n{second.text}"
-    assert merged == dataclasses.replace(first, id="b:00006+00007", text=merged.text)  # a new object
-    assert CHUNKS[6].id == "b:00006"
+    assert merged.text == f"{CHUNKS[6].text}\n{CHUNKS[7].text}"
+    assert (merged.page_start, merged.page_end, merged.section_number) == (271, 271, "7.7.2")
+    assert CHUNKS[6].id == "b:00006"  # the inputs are left as they were
 
 
 def test_a_passage_merges_at_most_three_chunks_towards_the_better_neighbour():
