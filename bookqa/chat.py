@@ -65,6 +65,7 @@ class Turn:
         self._timings = timings
         self._started = started
         self._answer: Answer | None = None
+        self._error: Exception | None = None
         self._pieces = self._stream()
 
     def __iter__(self) -> Iterator[str]:
@@ -76,9 +77,12 @@ class Turn:
         self._reply.close()
 
     def result(self) -> Answer:
-        """The finished answer; reads whatever of the reply has not been read yet."""
+        """The finished answer; reads whatever of the reply has not been read yet. Raises the backend's
+        error (BackendError) again when the reply failed."""
         for _ in self._pieces:
             pass
+        if self._error is not None:
+            raise self._error
         if self._answer is None:  # closed before the reply began
             self._finish([])
         assert self._answer is not None
@@ -95,6 +99,9 @@ class Turn:
                     yield piece
         except GeneratorExit:
             self._finish(parts)
+            raise
+        except Exception as error:
+            self._error = error
             raise
         self._finish(parts)
 

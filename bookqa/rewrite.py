@@ -25,8 +25,9 @@ MAX_SUBJECT_TERMS = 4
 """Most key terms carried from an earlier question into a follow-up."""
 
 REWRITE_TOKENS = 96
-"""Reply budget of a model rewrite; a rewrite longer than the question plus ``MAX_EXTRA_CHARS`` is refused."""
+"""Reply budget of a model rewrite."""
 MAX_EXTRA_CHARS = 120
+"""A model rewrite longer than the question plus this many characters is refused (the model answered)."""
 HISTORY_CHARS = 300
 """Each earlier turn is cut to this many characters in the rewrite prompt."""
 
@@ -52,9 +53,12 @@ _ROLE = {ZH: {"user": "用户：", "assistant": "助手："}, EN: {"user": "User
 
 
 def is_follow_up(question: str, history: Sequence[Message]) -> bool:
-    """True when ``question`` leans on earlier turns (``history`` holds at least one user turn)."""
-    if not any(m.role == "user" for m in history):
-        return False
+    """True when ``question`` leans on earlier turns and ``history`` holds at least one user turn."""
+    return any(m.role == "user" for m in history) and _leans(question)
+
+
+def _leans(question: str) -> bool:
+    """True when ``question`` has a pronoun, a continuation (…呢, what about…) or no content terms."""
     if language_of(question) == ZH:
         leaning = _ZH_POSSESSIVE.search(question) or _ZH_PRONOUN.search(question) or _ZH_CONTINUATION.search(question.strip())
     else:
@@ -98,6 +102,8 @@ def rewrite_query(question: str, history: Sequence[Message], backend: Backend | 
 
 
 def _rewrite_by_model(question: str, history: Sequence[Message], backend: ChatBackend) -> str | None:
+    """The model's standalone version of ``question`` (first line, labels and quotes stripped), or None
+    when it gave nothing usable."""
     language = language_of(question)
     turns = "\n".join(
         _ROLE[language][m.role] + _clip(m.content) for m in history[-4:] if m.role in ("user", "assistant")
@@ -121,7 +127,7 @@ def _subject(question: str, history: Sequence[Message]) -> str:
     """Key terms of the last user question in ``history`` that stands alone (else the first one), minus
     those ``question`` already has, joined as a phrase."""
     asked = [m.content for m in history if m.role == "user"]
-    source = next((q for i, q in reversed(list(enumerate(asked))) if not _leans(q)), asked[0])
+    source = next((q for q in reversed(asked) if not _leans(q)), asked[0])
     present = question.lower()
     carried = [t for t in key_terms(source) if t.lower() not in present][:MAX_SUBJECT_TERMS]
     phrase = ""
@@ -129,10 +135,6 @@ def _subject(question: str, history: Sequence[Message]) -> str:
         gap = "" if phrase and _is_han(phrase[-1]) and _is_han(term[0]) else " "
         phrase = f"{phrase}{gap}{term}" if phrase else term
     return phrase
-
-
-def _leans(question: str) -> bool:
-    return is_follow_up(question, [Message("user", "")])
 
 
 def _swap_first(question: str, patterns: list[tuple[re.Pattern[str], str]]) -> str | None:

@@ -90,7 +90,7 @@ def test_an_extractive_answer_streams_after_the_hits_and_cites_retrieved_pages(r
 def test_the_densenet_follow_up_is_rewritten_and_retrieves_densenet(retriever: Retriever, settings: Settings) -> None:
     history = [Message("user", "什么是 DenseNet 模型"), Message("assistant", "DenseNet 在通道维上连结输入与输出。[p.251]")]
     turn = ask("它与ResNet的关键区别是什么？", retriever=retriever, backend=ExtractiveBackend(), settings=settings, history=history, pages=PAGE_LIST)
-    assert turn.rewritten_query == "DenseNet 模型与ResNet的关键区别是什么?"  # the question is NFKC-normalised
+    assert turn.rewritten_query == "DenseNet 模型与ResNet的关键区别是什么？"
     assert DENSENET_CHUNK.id in [h.chunk.id for h in turn.hits]
     answer = turn.result()
     assert answer.rewritten_query == turn.rewritten_query and answer.citations
@@ -145,6 +145,8 @@ def test_a_backend_failure_reaches_the_caller(retriever: Retriever, settings: Se
     turn = ask("什么是 DenseNet 模型", retriever=retriever, backend=ScriptedModel(BackendError("server down")), settings=settings)
     with pytest.raises(BackendError, match="server down"):
         list(turn)
+    with pytest.raises(BackendError, match="server down"):
+        turn.result()
 
 
 def test_an_empty_question_is_refused(retriever: Retriever, settings: Settings) -> None:

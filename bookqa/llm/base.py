@@ -9,7 +9,6 @@ answers from the hits directly.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
@@ -18,11 +17,11 @@ from bookqa.config import Settings
 from bookqa.prompts import build_prompt
 from bookqa.types import Hit, Message, Page
 
-log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Generation:
-    """How a reply is sampled. ``temperature`` 0 means greedy decoding; ``repetition_penalty`` 1 means none."""
+    """How a reply is generated: at most ``max_new_tokens`` tokens, sampled at ``temperature`` (0: greedy
+    decoding) from the ``top_p`` nucleus, with ``repetition_penalty`` (1: none)."""
 
     max_new_tokens: int
     temperature: float
