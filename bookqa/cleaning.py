@@ -1,8 +1,9 @@
 """What is not body text: running headers and footers, page numbers, footnotes, contents pages,
 front matter, the bibliography.
 
-Row-level noise is found by position and repetition, never by the book's own titles; whole pages are
-left out with a reason ("contents", "front matter", "bibliography", "index", "blank", "no text layer").
+Running heads, page numbers and footnotes are found by position, size and repetition across pages.
+Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index", "blank",
+"no text layer"); the text of sections titled like a bibliography or an index never reaches the index.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
 _TITLES = {
     CONTENTS: {"目录", "目次", "contents", "tableofcontents", "briefcontents"},
     FRONT_MATTER: {"封面", "扉页", "版权", "版权页", "版权信息", "献词", "cover", "titlepage", "copyright", "dedication"},
-    BIBLIOGRAPHY: {"参考文献", "参考书目", "文献", "bibliography", "references", "worksCited".lower()},
+    BIBLIOGRAPHY: {"参考文献", "参考书目", "文献", "bibliography", "references", "workscited"},
     INDEX: {"索引", "index"},
 }
 _SYMBOLS = re.compile(r"[\W_]+")
@@ -150,7 +151,8 @@ def _is_running_head(row: Row, layout: PageLayout, repeated: set[str]) -> bool:
 
 
 def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
-    """Texts (digits ignored) printed in the margin zones of many pages: a book title, a chapter head."""
+    """Texts (each page's own number left out) printed in the margin zones of many pages: a book
+    title, a chapter title with the page number."""
     counts: Counter[str] = Counter()
     for layout in layouts:
         keys = {

@@ -134,6 +134,8 @@ def _make_row(lines: list[dict]) -> Row:
         if piece.isdigit() and pieces and _is_footnote_mark(size, main_size, pieces[-1]):
             previous_end = x1
             continue
+        if piece.isspace() and pieces and is_cjk(pieces[-1][-1:]):
+            continue  # a space after Chinese text (often left behind by a footnote mark)
         if previous_end is not None and x0 - previous_end > 0.25 * size and _needs_space(pieces[-1], piece):
             pieces.append(" ")
         pieces.append(piece)

@@ -40,14 +40,12 @@ _MAX_HEADING_ROWS = 3
 class Outline:
     """The sections in book order and where each one's printed heading begins.
 
-    ``anchors[i]`` is the position of the first row of section ``i``'s heading, or of the top of its
-    start page when the heading was not found. Anchors never decrease in book order.
+    ``anchors[i]`` is the position of the first row of section ``i``'s printed heading, or of the top
+    of its start page when the heading was not found. Anchors never decrease in book order.
     """
 
     sections: tuple[Section, ...]
     anchors: tuple[Anchor, ...]
-    opens_page: tuple[bool, ...]
-    """``opens_page[i]``: nothing but margins precedes section ``i``'s heading on its start page."""
 
     def section_at(self, anchor: Anchor) -> int | None:
         """Index of the innermost section that the row at ``anchor`` belongs to, or None before the first."""
@@ -85,12 +83,13 @@ class _Match:
     printed_title: str | None
 
 
-def _match_outline(entries: list[tuple[int, str, int]], layouts: Sequence[PageLayout], noise) -> Outline:
+def _match_outline(
+    entries: list[tuple[int, str, int]], layouts: Sequence[PageLayout], noise: Sequence[Collection[int]]
+) -> Outline:
     texts = [[row.text for row in layout.rows] for layout in layouts]
     keys = [[_key(text) for text in page] for page in texts]
     matches: list[_Match | None] = []
     numbers: list[str | None] = []
-    parents: list[int | None] = []
     stack: list[int] = []
     previous: Anchor = (1, 0)
     for index, (level, title, page) in enumerate(entries):
@@ -98,7 +97,6 @@ def _match_outline(entries: list[tuple[int, str, int]], layouts: Sequence[PageLa
             stack.pop()
         parent = stack[-1] if stack else None
         stack.append(index)
-        parents.append(parent)
         match = None
         for number in (page, page + 1):
             if number > len(layouts):
@@ -113,11 +111,10 @@ def _match_outline(entries: list[tuple[int, str, int]], layouts: Sequence[PageLa
         numbers.append(number)
         if match:
             previous = (match.anchor[0], match.last_row)
-    _infer_missing_numbers(entries, matches, numbers, parents)
     unmatched = sum(match is None for match in matches)
     if unmatched:
         log.info("%d of %d outline entries have no printed heading on their start page", unmatched, len(entries))
-    return _build(entries, matches, numbers, layouts, noise)
+    return _build(entries, matches, numbers, len(layouts), noise)
 
 
 def _find_heading(
@@ -174,47 +171,37 @@ def _number_above(texts: list[str], noise: Collection[int], row: int) -> tuple[s
 
 
 def _fits_parent(number: str | None, parent_number: str | None) -> bool:
-    if number is None:
-        return True
-    if parent_number is None:
-        return True
-    return number.startswith(parent_number + ".")
+    return number is None or parent_number is None or number.startswith(parent_number + ".")
 
 
-def _infer_missing_numbers(entries, matches, numbers, parents) -> None:
-    """Number an unmatched entry between two numbered siblings that leave exactly one number free."""
-    for index, match in enumerate(matches):
-        if match is not None:
-            continue
-        siblings = [i for i in range(len(entries)) if parents[i] == parents[index]]
-        position = siblings.index(index)
-        before = numbers[siblings[position - 1]] if position > 0 else None
-        after = numbers[siblings[position + 1]] if position + 1 < len(siblings) else None
-        if before and after and before.rsplit(".", 1)[0] == after.rsplit(".", 1)[0]:
-            head, _, last = before.rpartition(".")
-            if last.isdigit() and after.rpartition(".")[2] == str(int(last) + 2):
-                numbers[index] = f"{head}.{int(last) + 1}" if head else str(int(last) + 1)
-
-
-def _build(entries, matches, numbers, layouts: Sequence[PageLayout], noise) -> Outline:
+def _build(
+    entries: list[tuple[int, str, int]],
+    matches: list[_Match | None],
+    numbers: list[str | None],
+    page_count: int,
+    noise: Sequence[Collection[int]],
+) -> Outline:
     anchors: list[Anchor] = []
-    opens: list[bool] = []
-    for (level, title, page), match in zip(entries, matches):
+    for (_, _, page), match in zip(entries, matches):
         anchor = match.anchor if match else (page, 0)
-        if anchors and anchor < anchors[-1]:
-            anchor = anchors[-1]
-        anchors.append(anchor)
-        opens.append(_opens_page(noise[anchor[0] - 1], anchor[1]))
-    sections = []
-    for index, ((level, title, _), match) in enumerate(zip(entries, matches)):
-        start = anchors[index][0]
-        end = _end_page(entries, anchors, opens, index, len(layouts))
-        printed = match.printed_title if match else None
-        sections.append(Section(numbers[index], printed or title, level, start, end))
-    return Outline(tuple(sections), tuple(anchors), tuple(opens))
+        anchors.append(max(anchor, anchors[-1]) if anchors else anchor)
+    opens = [_opens_page(noise[page - 1], row) for page, row in anchors]
+    sections = tuple(
+        Section(
+            numbers[index],
+            match.printed_title if match and match.printed_title else title,
+            level,
+            anchors[index][0],
+            _end_page(entries, anchors, opens, index, page_count),
+        )
+        for index, ((level, title, _), match) in enumerate(zip(entries, matches))
+    )
+    return Outline(sections, tuple(anchors))
 
 
-def _end_page(entries, anchors: list[Anchor], opens: list[bool], index: int, page_count: int) -> int:
+def _end_page(
+    entries: Sequence[tuple[int, str, int]], anchors: Sequence[Anchor], opens: Sequence[bool], index: int, page_count: int
+) -> int:
     """The page where the next entry at the same or a higher level begins, or the one before it when
     that entry opens its page; the last page of the book for the last entries."""
     level = entries[index][0]
@@ -247,7 +234,7 @@ _UNNUMBERED = {"前言", "序言", "致谢", "参考文献", "参考书目", "�
 _MAX_JUMP = 3
 
 
-def _detect_headings(layouts: Sequence[PageLayout], noise, skip_pages: set[int]) -> Outline:
+def _detect_headings(layouts: Sequence[PageLayout], noise: Sequence[Collection[int]], skip_pages: set[int]) -> Outline:
     """Numbered headings ("3.2 标题", "Chapter 3", "3 Linear Neural Networks") set larger or bolder
     than the body text, in increasing order, plus front and back matter titles (前言, References)."""
     body = body_font_size(layouts)
@@ -280,7 +267,7 @@ def _detect_headings(layouts: Sequence[PageLayout], noise, skip_pages: set[int])
         for index, (level, number, title, anchor) in enumerate(found)
     )
     log.info("the PDF has no outline; %d headings detected in its text", len(sections))
-    return Outline(sections, tuple(anchors), tuple(opens))
+    return Outline(sections, tuple(anchors))
 
 
 def _read_heading(text: str, next_text: str) -> tuple[str | None, str] | None:

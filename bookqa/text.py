@@ -32,6 +32,7 @@ _AFTER_NFKC = str.maketrans(
     {
         **{0xF0000 + code: chr(code) for code in _FULLWIDTH_PUNCTUATION},
         **_RADICALS,
+        **dict.fromkeys(range(0xE000, 0xF900)),  # private use area: pieces of large math brackets
         "\u2010": "-",  # hyphen (NFKC maps U+2011 non-breaking hyphen to it)
         "\u00ad": None,  # soft hyphen
         "\u200b": None,  # zero-width space
@@ -47,7 +48,8 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 def normalize_chars(s: str) -> str:
-    """Character repairs only: NFKC (keeping full-width CJK punctuation), radicals, hyphens, invisible marks.
+    """Character repairs only: NFKC (keeping full-width CJK punctuation), radicals, hyphens; invisible
+    marks and private-use glyphs dropped.
 
     Lines and spacing are kept, so this suits code and page text. Idempotent.
     """

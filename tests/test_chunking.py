@@ -33,7 +33,7 @@ def _book(*pages: list[BodyRow]) -> CleanBook:
 
 
 def _outline(anchors: list[tuple[int, int]], sections: tuple[Section, ...] = SECTIONS) -> Outline:
-    return Outline(sections[: len(anchors)], tuple(anchors), tuple(True for _ in anchors))
+    return Outline(sections[: len(anchors)], tuple(anchors))
 
 
 def _chunk(book: CleanBook, outline: Outline, size: int = 500, overlap: int = 80):
@@ -121,5 +121,5 @@ def test_code_and_prose_are_separate_chunks_and_code_keeps_its_indentation() -> 
 
 
 def test_a_book_without_sections_is_chunked_with_an_empty_path() -> None:
-    chunks = _chunk(_book(_rows(1, None, ["没有任何标题的一段文字。"])), Outline((), (), ()))
+    chunks = _chunk(_book(_rows(1, None, ["没有任何标题的一段文字。"])), Outline((), ()))
     assert [(c.section_path, c.section_number, c.text) for c in chunks] == [((), None, "没有任何标题的一段文字。")]

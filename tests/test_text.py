@@ -16,6 +16,7 @@ from bookqa.text import is_cjk, join_lines, normalize_chars, normalize_text
         ("Fashion\u2010MNIST and non\u2011linear", "Fashion-MNIST and non-linear"),
         ("soft\u00adhyphen, zero\u200bwidth", "softhyphen, zerowidth"),
         ("ﬁne ligature", "fine ligature"),
+        ("bracket\uf8ee\uf8efpieces", "bracketpieces"),  # private use area
     ],
 )
 def test_normalize_chars_repairs_characters(raw: str, expected: str) -> None:
