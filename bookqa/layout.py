@@ -112,8 +112,8 @@ def _group_rows(lines: Sequence[dict]) -> list[list[dict]]:
 
 
 def _continues(previous: dict, line: dict) -> bool:
-    px0, py0, px1, py1 = previous["bbox"]
-    x0, y0, x1, y1 = line["bbox"]
+    _, py0, px1, py1 = previous["bbox"]
+    x0, y0, _, y1 = line["bbox"]
     overlap = min(py1, y1) - max(py0, y0)
     size = max(span["size"] for span in previous["spans"])
     return overlap >= 0.5 * min(py1 - py0, y1 - y0) and 0 <= x0 - px1 + 1 < 2 * size

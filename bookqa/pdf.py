@@ -121,14 +121,18 @@ def _passage_rects(page: pymupdf.Page, passages: Sequence[str]) -> list[pymupdf.
     haystack = "".join(keys)
     rects: list[pymupdf.Rect] = []
     for passage in passages:
+        cursor = 0  # a passage's sentences are looked for in order, so a repeated line is marked where it follows
         for sentence in _SENTENCE_END.split(passage or ""):
             needle = _match_key(sentence)
             if len(needle) < _MIN_MATCH:
                 continue
-            start = haystack.find(needle)
+            start = haystack.find(needle, cursor)
+            if start < 0:
+                start = haystack.find(needle)
             if start < 0:
                 continue
             rects.extend(_line_rects(boxes[start : start + len(needle)]))
+            cursor = start + len(needle)
     return rects
 
 
