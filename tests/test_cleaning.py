@@ -98,3 +98,13 @@ def test_looks_like_code(text: str, is_code: bool) -> None:
 )
 def test_title_kind(title: str, kind: str | None) -> None:
     assert title_kind(title) == kind
+
+
+def test_a_contents_page_without_dot_leaders_is_recognised() -> None:
+    entries = ["Contents", "Preface 1", "Installation 9", "1 Introduction 17", "1.1 A Motivating Example 18",
+               "1.2 Key Components 20", "2 Preliminaries 43", "2.1 Data Manipulation 43"]
+    assert is_contents_page(_page(3, [(text, 60 + 20 * i) for i, text in enumerate(entries)]))
+    prose = ["Linear regression flows from a few simple assumptions.", "First, we assume that the relationship",
+             "between features x and target y is approximately linear.", "This setup allows that the target value",
+             "may still deviate from its expected value.", "Next, we can impose the assumption 2"]
+    assert not is_contents_page(_page(4, [(text, 60 + 20 * i) for i, text in enumerate(prose)]))

@@ -107,3 +107,16 @@ def test_render_page_png_ignores_passages_not_on_the_page(tiny_book_pdf: Path) -
 def test_render_page_png_refuses_a_page_outside_the_book(tiny_book_pdf: Path) -> None:
     with pytest.raises(BookQAError, match="Page 9 does not exist"):
         render_page_png(tiny_book_pdf, 9)
+
+
+def test_footnote_marks_are_dropped_but_exponents_kept(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for y, parts in ((100, ("Discussions", "96")), (130, ("定义L", "2")), (160, ("the square x", "2"))):
+        word, small = parts
+        font = "china-s" if "定义" in word else "helv"
+        page.insert_text((72, y), word, fontname=font, fontsize=10)
+        page.insert_text((72 + pymupdf.get_text_length(word, fontname=font, fontsize=10), y - 3), small, fontname="helv", fontsize=6)
+    doc.save(tmp_path / "marks.pdf")
+    with open_pdf(tmp_path / "marks.pdf") as opened:
+        assert read_pages(opened)[0].text.split("\n") == ["Discussions", "定义L2", "the square x2"]
