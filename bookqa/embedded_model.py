@@ -482,8 +482,12 @@ def _write_sentence_transformers_files(folder: Path, dim: int) -> None:
         _write_json(folder / path / "config.json", config)
     _write_json(
         folder / "config_sentence_transformers.json",
-        {"model_type": "SentenceTransformer", "prompts": PROMPTS, "default_prompt_name": None,
-         "similarity_fn_name": "cosine"},
+        {
+            "model_type": "SentenceTransformer",
+            "prompts": PROMPTS,
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
     )
 
 

@@ -13,8 +13,9 @@ import hashlib
 import importlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class SentenceTransformerEmbedder:
     (``query``; ``passage`` or ``document``) when the model has one.
     """
 
-    def __init__(self, model: "SentenceTransformer", name: str, batch_size: int = 32) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         self.model = model
@@ -151,9 +152,9 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     ``settings.models_dir``), a local folder, or a Hugging Face model id (from the local cache, else downloaded
     after a quick check that the Hub knows it).
     """
-    name = settings.embedding_model.strip()
+    name = settings.embedding_model
     started = time.perf_counter()
-    location, local_only = model_location(name, Path(settings.models_dir))
+    location, local_only = model_location(name.strip(), Path(settings.models_dir))
     device = resolve_device(settings.embedding_device)
     model = _load_sentence_transformer(name, location, device, local_only)
     log.info("Loaded embedding model %s on %s in %.1f s", name, device, time.perf_counter() - started)
@@ -194,7 +195,12 @@ def hub_model_is_cached(model_id: str) -> bool:
     within :data:`HUB_TIMEOUT` seconds (offline), instead of letting a download retry for a minute.
     """
     from huggingface_hub import HfApi, snapshot_download
-    from huggingface_hub.errors import GatedRepoError, HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     try:
         snapshot_download(model_id, local_files_only=True)
@@ -254,7 +260,7 @@ def resolve_device(setting: str) -> str:
     return pick_device(setting, torch.cuda.is_available(), bool(mps and mps.is_available()))
 
 
-def _load_sentence_transformer(name: str, location: str, device: str, local_only: bool) -> "SentenceTransformer":
+def _load_sentence_transformer(name: str, location: str, device: str, local_only: bool) -> SentenceTransformer:
     sentence_transformers = _import("sentence_transformers")
     try:
         return sentence_transformers.SentenceTransformer(location, device=device, local_files_only=local_only)

