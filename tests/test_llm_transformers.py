@@ -35,7 +35,8 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def settings_for(folder: Path, **changes: object) -> Settings:
-    return Settings(backend="transformers", llm_model=str(folder), max_new_tokens=24, **changes)  # type: ignore[arg-type]
+    """Settings loading ``folder``; greedy decoding, so every reply of the random model is known in advance."""
+    return Settings(backend="transformers", llm_model=str(folder), max_new_tokens=24, temperature=0.0, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +56,10 @@ def test_loads_and_streams_both_glm_architectures(checkpoints: dict[str, Path], 
     with backend.stream(QUESTION) as reply:
         pieces = list(reply)
     assert pieces and all(isinstance(p, str) and p for p in pieces)
-    assert reply.usage["completion_tokens"] == 24  # random weights never pick a stop token this early
+    assert reply.usage["completion_tokens"] == 24  # these weights, greedy, pick no stop token this early
+    sampled = backend.stream(QUESTION, temperature=0.7, top_p=0.9)
+    sampled.text()
+    assert 1 <= sampled.usage["completion_tokens"] <= 24
     assert reply.usage["prompt_tokens"] == len(backend.encode(QUESTION))
 
 
@@ -69,28 +73,35 @@ def test_chat_template_is_applied_and_control_tokens_in_text_stay_text(glm: Tran
 
 
 def test_stops_at_max_new_tokens_and_at_end_of_sequence(glm: TransformersBackend, checkpoints: dict[str, Path]) -> None:
-    reply = glm.stream(QUESTION, max_new_tokens=5, temperature=0)
+    reply = glm.stream(QUESTION, max_new_tokens=5)
     reply.text()
     assert reply.usage["completion_tokens"] == 5
     silent = load_backend(settings_for(checkpoints["silent"]))
-    reply = silent.stream(QUESTION, temperature=0)
+    reply = silent.stream(QUESTION)
     assert reply.text() == ""
     assert reply.usage["completion_tokens"] == 1  # the end-of-text token, then stop
 
 
 def test_greedy_replies_are_repeatable(glm: TransformersBackend) -> None:
-    first = glm.stream(QUESTION, temperature=0).text()
-    assert first and glm.stream(QUESTION, temperature=0).text() == first
+    first = glm.stream(QUESTION).text()
+    assert first and glm.stream(QUESTION).text() == first
 
 
-def test_a_consumer_that_stops_early_frees_the_model_and_stops_generation(glm: TransformersBackend) -> None:
+def test_a_reader_that_stops_early_frees_the_model_and_stops_generation(glm: TransformersBackend) -> None:
     reply = glm.stream(QUESTION, max_new_tokens=200)
     next(reply)
-    assert glm._lock.locked()
     reply.close()
     assert not glm._lock.locked()
     assert reply.usage["completion_tokens"] < 200
     assert glm.stream(QUESTION, max_new_tokens=3).text()  # the next caller is not blocked
+
+
+def test_an_abandoned_reader_holds_the_model_only_while_its_reply_generates(glm: TransformersBackend) -> None:
+    stalled = glm.stream(QUESTION, max_new_tokens=8)
+    first = next(stalled)  # then never read again, never closed
+    assert first and glm.stream(QUESTION, max_new_tokens=3).text()  # the next caller gets the model
+    assert not glm._lock.locked()
+    stalled.close()
 
 
 def test_a_long_conversation_is_trimmed_to_the_window(glm: TransformersBackend) -> None:
@@ -140,7 +151,7 @@ def test_concurrent_callers_all_finish_one_generation_at_a_time(glm: Transformer
     results: dict[int, tuple[str, dict[str, int]]] = {}
 
     def ask(i: int) -> None:
-        reply = glm.stream([Message("user", f"问题 {i}：什么是 ResNet？")], max_new_tokens=12, temperature=0)
+        reply = glm.stream([Message("user", f"问题 {i}：什么是 ResNet？")], max_new_tokens=12)
         results[i] = (reply.text(), reply.usage)
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]

@@ -5,8 +5,10 @@ Today's GLM checkpoints load through transformers' own classes, without remote c
 Remote code runs only when ``settings.trust_remote_code`` is on (legacy THUDM/chatglm3-6b).
 
 One backend holds one model, loaded once. Generation runs in a worker thread feeding a
-``TextIteratorStreamer``; a lock lets one reply generate at a time (other callers wait their turn), and a
-reply closed early sets a flag that a stopping criterion checks at every token, so the model is freed at once.
+``TextIteratorStreamer``; a lock lets one reply generate at a time (other callers wait their turn). The lock
+covers generation, not reading, so a reader that stalls or is abandoned holds the model no longer than its
+generation takes; a reply closed early sets a flag that a stopping criterion checks at every token, so the
+model is freed at once.
 """
 
 from __future__ import annotations
@@ -177,29 +179,33 @@ class TransformersBackend(ChatBackend):
         max_new_tokens = self.reply_tokens(generation)
         ids = self.fit(messages, self.context_tokens - max_new_tokens)
         usage.update(prompt_tokens=len(ids), completion_tokens=0)
-        with self._lock:
-            cancel = _Cancel(len(ids))
-            streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-            failures: list[BaseException] = []
-            worker = threading.Thread(
-                target=self._run,
-                args=(ids, generation, max_new_tokens, streamer, cancel, failures),
-                name="bookqa-generate",
-                daemon=True,
-            )
+        cancel = _Cancel(len(ids))
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failures: list[BaseException] = []
+        self._lock.acquire()  # released by the worker when generation ends
+        worker = threading.Thread(
+            target=self._run,
+            args=(ids, generation, max_new_tokens, streamer, cancel, failures),
+            name="bookqa-generate",
+            daemon=True,
+        )
+        try:
             worker.start()
-            try:
-                started = False
-                for piece in streamer:
-                    if not started:
-                        piece = piece.lstrip()
-                    if piece:
-                        started = True
-                        yield piece
-            finally:
-                cancel.event.set()
-                worker.join()
-                usage["completion_tokens"] = cancel.generated
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            started = False
+            for piece in streamer:
+                if not started:
+                    piece = piece.lstrip()
+                if piece:
+                    started = True
+                    yield piece
+        finally:
+            cancel.event.set()
+            worker.join()
+            usage["completion_tokens"] = cancel.generated
         if failures:
             error = failures[0]
             hint = "Lower BOOKQA_CONTEXT_TOKENS or BOOKQA_MAX_NEW_TOKENS, or set BOOKQA_LLM_QUANTIZATION=4bit."
@@ -214,14 +220,15 @@ class TransformersBackend(ChatBackend):
         cancel: _Cancel,
         failures: list[BaseException],
     ) -> None:
-        """Generate in the worker thread; a failure is recorded and the stream ended so the reader never hangs."""
-        inputs = torch.tensor([ids], device=self.lm.device)
+        """Generate in the worker thread, then free the model; a failure is recorded and the stream ended so
+        the reader never hangs."""
         sampling: dict[str, Any] = (
             {"do_sample": True, "temperature": generation.temperature, "top_p": generation.top_p}
             if generation.temperature > 0
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         )
         try:
+            inputs = torch.tensor([ids], device=self.lm.device)
             self.lm.generate(
                 input_ids=inputs,
                 attention_mask=torch.ones_like(inputs),
@@ -236,6 +243,8 @@ class TransformersBackend(ChatBackend):
         except BaseException as error:  # noqa: BLE001 - handed to the reading thread, which raises it
             failures.append(error)
             streamer.end()
+        finally:
+            self._lock.release()
 
 
 def resolve_model(name: str) -> tuple[str, bool]:
