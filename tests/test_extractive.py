@@ -73,3 +73,10 @@ def test_explicit_extractive_settings_give_the_extractive_backend() -> None:
 
 def test_densenet_chunk_spans_two_pages() -> None:
     assert (DENSENET_CHUNK.page_start, DENSENET_CHUNK.page_end) == (269, 270)
+
+
+def test_a_sentence_repeated_by_overlapping_passages_is_quoted_once() -> None:
+    twin = chunk("00099", DENSENET_CHUNK.text, 269, 270, DENSENET_CHUNK.section_path, "7.7")
+    quotes = ExtractiveBackend().select("DenseNet", [hit(DENSENET_CHUNK, 1), hit(twin, 2)], PAGES)
+    texts = [q.text for q in quotes]
+    assert texts and len(texts) == len(set(texts))

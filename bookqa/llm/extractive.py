@@ -104,9 +104,10 @@ class ExtractiveBackend(Backend):
         used_chars = 0
         per_hit: dict[str, int] = {}
         for c in ranked:
-            if len(chosen) == self.max_sentences or used_chars + len(c.text) > self.max_chars:
+            if len(chosen) == self.max_sentences:
                 break
-            if per_hit.get(c.hit.chunk.id, 0) == self.per_hit:
+            repeated = any(c.text == other.text for other in chosen)  # chunk overlaps repeat sentences
+            if repeated or used_chars + len(c.text) > self.max_chars or per_hit.get(c.hit.chunk.id, 0) == self.per_hit:
                 continue
             per_hit[c.hit.chunk.id] = per_hit.get(c.hit.chunk.id, 0) + 1
             chosen.append(c)
