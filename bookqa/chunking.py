@@ -174,12 +174,13 @@ def _pack(units: list[_Unit], settings: Settings) -> list[list[_Unit]]:
     cap = 2 * size
     chunks: list[list[_Unit]] = []
     current: list[_Unit] = []
-    fresh = 0
+    length = fresh = 0
     for unit in _split_long(units, size):
-        if fresh and len(_text(current)) + len(unit.separator) + len(unit.text) > size:
+        if fresh and length + len(unit.separator) + len(unit.text) > size:
             chunks.append(current)
             current = _overlap_tail(current, overlap)
-            fresh = 0
+            length, fresh = len(_text(current)), 0
+        length += len(unit.text) + (len(unit.separator) if current else 0)
         current.append(unit)
         fresh += 1
     if fresh:

@@ -32,6 +32,7 @@ _PAGE_NUMBER = re.compile(
 _DOT_LEADER = re.compile(r"(?:\.\s*){4,}|…{2,}|(?:·\s*){4,}|_{5,}")
 _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)$", re.IGNORECASE)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
+_TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
 
 _TITLES = {
@@ -167,9 +168,8 @@ def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
 
 def _margin_key(row: Row, layout: PageLayout) -> str:
     """The row's text without the page's own number or label: what a running head repeats."""
-    text = row.text
-    for number in {layout.label, str(layout.number)}:
-        text = re.sub(rf"(?<![\w.]){re.escape(number)}(?![\w.])", "", text)
+    own = {layout.label.lower(), str(layout.number)}
+    text = _TOKEN.sub(lambda token: "" if token.group().lower() in own else token.group(), row.text)
     return "".join(text.split()).lower()
 
 

@@ -86,8 +86,7 @@ class _Match:
 def _match_outline(
     entries: list[tuple[int, str, int]], layouts: Sequence[PageLayout], noise: Sequence[Collection[int]]
 ) -> Outline:
-    texts = [[row.text for row in layout.rows] for layout in layouts]
-    keys = [[_key(text) for text in page] for page in texts]
+    pages: dict[int, _PageRows] = {}
     matches: list[_Match | None] = []
     numbers: list[str | None] = []
     stack: list[int] = []
@@ -101,14 +100,15 @@ def _match_outline(
         for number in (page, page + 1):
             if number > len(layouts):
                 break
+            if number not in pages:
+                pages[number] = _PageRows([row.text for row in layouts[number - 1].rows])
             start = previous[1] + 1 if previous[0] == number else 0
-            match = _find_heading(title, level, texts[number - 1], keys[number - 1], noise[number - 1], (number, start))
+            match = _find_heading(title, level, pages[number], noise[number - 1], (number, start))
             if match:
                 break
         parent_number = numbers[parent] if parent is not None else None
-        number = match.number if match and _fits_parent(match.number, parent_number) else None
         matches.append(match)
-        numbers.append(number)
+        numbers.append(match.number if match and _fits_parent(match.number, parent_number) else None)
         if match:
             previous = (match.anchor[0], match.last_row)
     unmatched = sum(match is None for match in matches)
@@ -117,55 +117,87 @@ def _match_outline(
     return _build(entries, matches, numbers, len(layouts), noise)
 
 
-def _find_heading(
-    title: str, level: int, texts: list[str], keys: list[str], noise: Collection[int], start: Anchor
-) -> _Match | None:
+@dataclass(frozen=True)
+class _RowKey:
+    """A row's text and comparison key, whole and without a leading section number (``rest``)."""
+
+    text: str
+    key: str
+    number: str | None = None
+    rest: str = ""
+    rest_key: str = ""
+
+    @classmethod
+    def of(cls, text: str) -> "_RowKey":
+        match = _NUMBER.match(text)
+        if not match:
+            return cls(text, _key(text))
+        rest = text[match.end() :]
+        return cls(text, _key(text), match.group(1), rest, _key(rest))
+
+
+class _PageRows:
+    """The rows of one page, each one's keys computed when first needed."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._keys: dict[int, _RowKey] = {}
+
+    def __getitem__(self, index: int) -> _RowKey:
+        if index not in self._keys:
+            self._keys[index] = _RowKey.of(self.texts[index])
+        return self._keys[index]
+
+
+def _find_heading(title: str, level: int, rows: _PageRows, noise: Collection[int], start: Anchor) -> _Match | None:
     """The heading ``title`` among the rows of one page from ``start`` on (exact, then fuzzy match),
     possibly printed over a few rows."""
     title_key = _key(title)
     if not title_key:
         return None
     page, first_row = start
-    rows = [i for i in range(first_row, len(texts)) if i not in noise and not _SEPARATOR.match(texts[i])]
+    texts = rows.texts
+    candidates = [i for i in range(first_row, len(texts)) if i not in noise and not _SEPARATOR.match(texts[i])]
     for fuzzy in (False, True):
-        for position, row in enumerate(rows):
-            window = rows[position : position + _MAX_HEADING_ROWS]
+        for position, row in enumerate(candidates):
+            window = candidates[position : position + _MAX_HEADING_ROWS]
+            following = ""
             for width in range(1, len(window) + 1):
-                found = _compare(join_lines([texts[j] for j in window[:width]])[0], title_key, fuzzy)
-                if found is not None:
-                    number, printed = found
-                    anchor_row = row
-                    if number is None and level == 1:
-                        number, anchor_row = _number_above(texts, noise, row)
-                    return _Match((page, anchor_row), window[width - 1], number, printed)
-                if sum(len(keys[j]) for j in window[:width]) > 2 * len(title_key) + 8:
+                if width > 1:
+                    following += rows[window[width - 1]].key
+                numbered = rows[row].number is not None and _same(rows[row].rest_key + following, title_key, fuzzy)
+                if numbered or _same(rows[row].key + following, title_key, fuzzy):
+                    return _matched(rows, noise, window[:width], level, page, numbered)
+                if len(rows[row].key + following) > 2 * len(title_key) + 8:
                     break
     return None
 
 
-def _compare(text: str, title_key: str, fuzzy: bool) -> tuple[str | None, str | None] | None:
-    """``(number, printed title)`` when ``text`` is the heading."""
-    match = _NUMBER.match(text)
-    number, rest = (match.group(1), text[match.end() :]) if match else (None, text)
-    for candidate_number, candidate in ((number, rest), (None, text)):
-        key = _key(candidate)
-        if key == title_key:
-            return candidate_number, candidate.strip()
-        if fuzzy and key and abs(len(key) - len(title_key)) <= max(2, len(title_key) // 5):
-            if difflib.SequenceMatcher(None, key, title_key).ratio() >= _FUZZY_RATIO:
-                return candidate_number, candidate.strip()
-        if candidate_number is None:
-            break
-    return None
+def _same(key: str, title_key: str, fuzzy: bool) -> bool:
+    if key == title_key:
+        return True
+    if not fuzzy or not key or abs(len(key) - len(title_key)) > max(2, len(title_key) // 5):
+        return False
+    return difflib.SequenceMatcher(None, key, title_key).ratio() >= _FUZZY_RATIO
 
 
-def _number_above(texts: list[str], noise: Collection[int], row: int) -> tuple[str | None, int]:
+def _matched(rows: _PageRows, noise: Collection[int], window: list[int], level: int, page: int, numbered: bool) -> _Match:
+    """The match of a heading printed on the rows ``window``, with its number and printed title."""
+    first = window[0]
+    number = rows[first].number if numbered else None
+    printed = join_lines([rows[first].rest if numbered else rows[first].text, *(rows[i].text for i in window[1:])])[0]
+    if number is None and level == 1:
+        number, first = _number_above(rows, noise, first)
+    return _Match((page, first), window[-1], number, printed.strip())
+
+
+def _number_above(rows: _PageRows, noise: Collection[int], row: int) -> tuple[str | None, int]:
     """A chapter number printed on its own line above the title ("3", "|", "Linear Neural ..."), and
     the row where the heading then begins."""
     for j in range(row - 1, max(-1, row - 3), -1):
-        if j in noise or _SEPARATOR.match(texts[j]):
+        if j in noise or _SEPARATOR.match(rows[j].text):
             continue
-        bare = _BARE_NUMBER.match(texts[j])
+        bare = _BARE_NUMBER.match(rows[j].text)
         return (bare.group(1), j) if bare else (None, row)
     return None, row
 
@@ -219,8 +251,8 @@ def _opens_page(noise: Collection[int], row: int) -> bool:
 
 
 def _key(text: str) -> str:
-    """Letters and digits only, lower case: how titles are compared."""
-    return _KEY_DROP.sub("", normalize_chars(text)).lower()
+    """Letters and digits only, lower case: how (normalised) titles are compared."""
+    return _KEY_DROP.sub("", text).lower()
 
 
 # --- headings detected in the text (PDFs without an outline)
