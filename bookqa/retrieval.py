@@ -187,6 +187,11 @@ class Retriever:
             a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
         ]
 
+    @property
+    def embedder(self) -> Embedder:
+        """The model that embeds queries (the one that made the book's vectors)."""
+        return self._embedder
+
     def search(self, query: str, k: int | None = None, mode: str | None = None, scope: Scope = Scope()) -> list[Hit]:
         """The best ``k`` passages for ``query``, best first.
 

@@ -1,0 +1,148 @@
+"""The command line, run in-process through ``bookqa.cli.main``.
+
+Fast tests cover what fails before any model loads (bad files, unknown books); the slow tier runs the
+real embedded model end to end on the tiny book: index, search (text, JSON, batch), outline, eval.
+"""
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from bookqa.cli import main
+from pdf_factory import TINY_BOOK
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("BOOKQA_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("empty", "empty"),
+        ("not_pdf", "not a PDF"),
+        ("truncated", "truncated"),
+        ("encrypted", "password"),
+        ("scanned", "text layer"),
+        ("missing", "no file"),
+    ],
+)
+def test_bad_files_give_one_clear_message_and_status_2(env, bad_pdfs, capsys, name, words):
+    assert main(["index", str(bad_pdfs[name])]) == 2
+    err = capsys.readouterr().err
+    message = err[err.index("error: "):]
+    assert words.lower() in message.lower() and len(message.splitlines()) == 2
+    assert "Traceback" not in err
+    assert not (env / "books").exists() or not any((env / "books").iterdir())
+
+
+def test_unknown_book_names_the_fix(env, capsys):
+    assert main(["search", "no-such-book", "梯度"]) == 2
+    err = capsys.readouterr().err
+    assert "No book 'no-such-book'" in err and "python -m bookqa index" in err
+
+
+def test_bad_setting_is_reported_by_name(env, monkeypatch, capsys):
+    monkeypatch.setenv("BOOKQA_TOP_K", "lots")
+    assert main(["list"]) == 2
+    assert "BOOKQA_TOP_K" in capsys.readouterr().err
+
+
+def test_empty_library_says_how_to_add_a_book(env, capsys):
+    assert main(["list"]) == 0
+    assert "python -m bookqa index" in capsys.readouterr().out
+
+
+def test_bad_page_range_is_a_usage_error(env, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["search", "x", "q", "--pages", "30-10"])
+    assert info.value.code == 2
+    assert "page range" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="class")
+def indexed(tmp_path_factory, embedded_models_dir, tiny_book_pdf):
+    """A library holding the tiny book, indexed once through the CLI with the embedded model; yields the
+    output of that ``index`` run while BOOKQA_DATA_DIR points at the library."""
+    data = tmp_path_factory.mktemp("cli-data")
+    (data / "models").symlink_to(embedded_models_dir, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOOKQA_DATA_DIR", str(data))
+        capture = io.StringIO()
+        with contextlib.redirect_stdout(capture):
+            assert main(["index", str(tiny_book_pdf)]) == 0
+        yield capture.getvalue()
+
+
+@pytest.mark.slow
+class TestWithTheEmbeddedModel:
+    @pytest.fixture(autouse=True)
+    def _library(self, indexed, tiny_book_pdf):
+        self.index_output = indexed
+        self.pdf = tiny_book_pdf
+
+    def _json_lines(self, capsys, argv):
+        assert main(argv) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+    def test_index_prints_what_it_found_and_is_not_repeated(self, capsys):
+        out = self.index_output
+        assert f"pages     {TINY_BOOK.page_count}" in out
+        assert f"sections  {len(TINY_BOOK.sections)}" in out
+        assert "code)" in out and "contents: 2" in out and "bibliography: 8" in out
+        assert main(["index", str(self.pdf)]) == 0
+        assert "already in the library" in capsys.readouterr().out
+
+    def test_search_json_has_every_field(self, capsys):
+        (hit, *_) = self._json_lines(capsys, ["search", str(self.pdf), "向量的点积是什么", "--json", "--k", "3"])
+        assert set(hit) >= {"rank", "chunk_id", "page_start", "page_end", "page_label", "section", "kind", "scores", "text"}
+        assert hit["rank"] == 1 and hit["section"][-1] == "2.2 向量" and hit["page_start"] in (6, 7)
+        assert hit["page_label"] == TINY_BOOK.labels[hit["page_start"] - 1]
+        assert {"dense", "dense_rank", "keyword", "keyword_rank", "fused"} <= set(hit["scores"])
+        assert "点积" in hit["text"]
+
+    def test_search_scoped_by_section_and_pages(self, capsys):
+        by_section = self._json_lines(capsys, ["search", str(self.pdf), "深度学习", "--section", "1.1", "--json"])
+        assert by_section and all(h["section"][-1] == "1.1 背景" for h in by_section)
+        by_pages = self._json_lines(capsys, ["search", str(self.pdf), "深度学习", "--pages", "5-5", "--json"])
+        assert by_pages and all(h["page_start"] <= 5 <= h["page_end"] for h in by_pages)
+
+    def test_search_text_output_is_readable(self, capsys):
+        assert main(["search", str(self.pdf), "标量"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(" 1. p.") and "2.1 标量" in out and "score" in out
+
+    def test_batch_search_prints_one_line_per_query_with_timing(self, capsys, tmp_path):
+        queries = tmp_path / "q.jsonl"
+        rows = [{"id": "a", "query": "标量"}, {"id": "b", "query": "它有什么用？", "history": [{"role": "user", "content": "标量"}]}]
+        queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        lines = self._json_lines(capsys, ["search", str(self.pdf), "--queries", str(queries), "--json", "--k", "2"])
+        assert [line["id"] for line in lines] == ["a", "b"]
+        assert all(line["ms"] > 0 and len(line["hits"]) == 2 for line in lines)
+
+    def test_outline_json_is_the_flat_section_list(self, capsys):
+        assert main(["outline", str(self.pdf), "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        expected = [
+            {"level": s.level, "number": s.number, "title": s.title, "start_page": s.start_page, "end_page": s.end_page}
+            for s in TINY_BOOK.sections
+        ]
+        assert rows == expected
+
+    def test_eval_reports_figures_and_baseline(self, capsys, tmp_path):
+        questions = tmp_path / "q.jsonl"
+        rows = [
+            {"id": "q1", "query": "向量的点积", "gold": [{"section": "2.2", "title": "向量", "pages": [6, 7]}]},
+            {"id": "q2", "query": "什么是标量", "gold": [{"section": "2.1", "title": "标量", "pages": [5, 6]}]},
+            {"id": "q3", "query": "感知机是哪一年提出的", "evidence": ["一九五八年"], "section": "1.1", "pages": [3]},
+        ]
+        questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        assert main(["eval", str(self.pdf), "--questions", str(questions), "--baseline", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert set(report) == {"bookqa", "bookqa (judged by pages)", "naive baseline (judged by pages)"}
+        ours = report["bookqa"]
+        assert ours["questions"] == 3 and ours["hit@5"] == 1.0 and ours["evidence@5"] == 1.0
