@@ -279,7 +279,9 @@ def _detect_headings(layouts: Sequence[PageLayout], noise: Sequence[Collection[i
         for i, row in enumerate(rows):
             if i in noise[layout.number - 1] or row.mono or not (row.bold or row.size >= 1.1 * body):
                 continue
-            heading = _read_heading(row.text, rows[i + 1].text if i + 1 < len(rows) else "")
+            following = rows[i + 1] if i + 1 < len(rows) else None
+            title_below = following.text if following and (following.bold or following.size >= 1.1 * body) else ""
+            heading = _read_heading(row.text, title_below)
             if heading is None:
                 continue
             number, title = heading
@@ -302,14 +304,17 @@ def _detect_headings(layouts: Sequence[PageLayout], noise: Sequence[Collection[i
     return Outline(sections, tuple(anchors))
 
 
-def _read_heading(text: str, next_text: str) -> tuple[str | None, str] | None:
-    """``(number, title)`` when ``text`` reads like a heading; the title may be on the next row."""
+def _read_heading(text: str, title_below: str) -> tuple[str | None, str] | None:
+    """``(number, title)`` when ``text`` reads like a heading. A chapter number alone ("Chapter 3",
+    "3") takes ``title_below``, the heading-sized row under it, as its title."""
     if _key(text) in _UNNUMBERED:
         return None, text.strip()
     chapter = _CHAPTER.match(text)
     if chapter:
-        title = chapter.group(3).strip() or next_text.strip()
+        title = chapter.group(3).strip() or title_below.strip()
         return (chapter.group(1) or chapter.group(2), title) if title else None
+    if text.strip().isdigit() and len(text.strip()) <= 3:
+        return (text.strip(), title_below.strip()) if title_below.strip() else None
     match = _HEADING.match(text)
     if not match or _NOT_TITLE_END.search(text) or not any(ch.isalpha() for ch in match.group(2)):
         return None

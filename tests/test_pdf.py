@@ -7,7 +7,10 @@ import pytest
 from pdf_factory import ENGLISH_SECTIONS, HEIGHT, KANGXI_TEXT, TINY_BOOK, WIDTH
 
 from bookqa.errors import BookQAError, InvalidPDFError
+from bookqa.layout import PageLayout, Row
+from bookqa.outline import locate_outline
 from bookqa.pdf import open_pdf, read_outline, read_pages, render_page_png
+from bookqa.types import Section
 
 
 def test_open_pdf_opens_a_book(tiny_book_pdf: Path) -> None:
@@ -120,3 +123,23 @@ def test_footnote_marks_are_dropped_but_exponents_kept(tmp_path: Path) -> None:
     doc.save(tmp_path / "marks.pdf")
     with open_pdf(tmp_path / "marks.pdf") as opened:
         assert read_pages(opened)[0].text.split("\n") == ["Discussions", "定义L2", "the square x2"]
+
+
+def test_headings_detected_without_an_outline_read_a_chapter_number_over_its_title() -> None:
+    def row(text: str, y: float, size: float = 10) -> Row:
+        return Row(text, 72, y, 500, y + size, size, bold=size > 10)
+
+    body = [row("正文的一行文字，用来确定正文字号。" * 2, 300 + 15 * i) for i in range(8)]
+    pages = [
+        PageLayout(1, "1", 600, 800, (row("1", 100, 24), row("引言", 150, 20), *body, row("1.1 背景", 500, 14))),
+        PageLayout(2, "2", 600, 800, (*body, row("1.2 数据", 500, 14), row("200 × 200 像素", 520, 14))),
+        PageLayout(3, "3", 600, 800, (row("2", 100, 24), row("预备知识", 150, 20), *body)),
+    ]
+    outline = locate_outline(pymupdf.open(), pages, [frozenset()] * 3)
+    assert outline.sections == (
+        Section("1", "引言", 1, 1, 2),
+        Section("1.1", "背景", 2, 1, 2),
+        Section("1.2", "数据", 2, 2, 2),
+        Section("2", "预备知识", 1, 3, 3),
+    )
+    assert outline.anchors == ((1, 0), (1, 10), (2, 8), (3, 0))
