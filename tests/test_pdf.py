@@ -143,3 +143,13 @@ def test_headings_detected_without_an_outline_read_a_chapter_number_over_its_tit
         Section("2", "预备知识", 1, 3, 3),
     )
     assert outline.anchors == ((1, 0), (1, 10), (2, 8), (3, 0))
+
+
+def test_open_pdf_accepts_a_pdf_with_only_an_owner_password(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Printing is restricted, reading is not.", fontname="helv")
+    doc.save(tmp_path / "owner.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner-secret",
+             permissions=pymupdf.PDF_PERM_ACCESSIBILITY)
+    with open_pdf(tmp_path / "owner.pdf") as opened:
+        assert not opened.needs_pass
+        assert "reading is not" in read_pages(opened)[0].text
