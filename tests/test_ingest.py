@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pymupdf
 import pytest
 from pdf_factory import (
     BIBLIOGRAPHY,
@@ -128,3 +129,12 @@ def test_a_scanned_pdf_is_refused_with_advice(bad_pdfs: dict[str, Path]) -> None
 def test_unreadable_files_are_refused(bad_pdfs: dict[str, Path], name: str) -> None:
     with pytest.raises(InvalidPDFError):
         ingest_pdf(bad_pdfs[name], "bad", Settings())
+
+
+def test_a_pdf_without_any_text_is_refused(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    doc.new_page()
+    doc.new_page()
+    doc.save(tmp_path / "blank.pdf")
+    with pytest.raises(InvalidPDFError, match="contains no text"):
+        ingest_pdf(tmp_path / "blank.pdf", "blank", Settings())
