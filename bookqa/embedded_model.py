@@ -21,10 +21,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bookqa.errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -304,13 +308,12 @@ def bert_config(packed: Packed) -> dict[str, object]:
 def bert_state_dict(packed: Packed) -> dict[str, np.ndarray]:
     """Rename and reshape the packed tensors to ``BertModel`` parameter names.
 
-    The packed position table starts at position 0 (XLM-R's two offset rows are already dropped), which is what
-    ``BertModel``'s default ``position_ids`` index. The pooler is unused by mean pooling; zeros keep transformers
-    from reporting it as missing.
+    The packed position table is indexed from 0 (the C engine gives ``<s>`` position 0), which is what
+    ``BertModel``'s default ``position_ids`` index (``XLMRobertaModel`` would start at ``padding_idx + 1``).
+    The pooler is unused by mean pooling; zeros keep transformers from reporting it as missing.
     """
     t = packed.tensors
     hidden = int(packed.hparams["hidden"])
-
     state = {
         "embeddings.word_embeddings.weight": t["emb.word"].reshape(-1, hidden),
         "embeddings.position_embeddings.weight": t["emb.pos"].reshape(-1, hidden),
@@ -340,7 +343,7 @@ def bert_state_dict(packed: Packed) -> dict[str, np.ndarray]:
     return state
 
 
-def build_tokenizer(packed: Packed):
+def build_tokenizer(packed: Packed) -> Tokenizer:
     """A fast tokenizer reproducing the C engine's: normalisation map, space collapsing, metaspace, unigram.
 
     The map becomes a SentencePiece precompiled charsmap (exact per code point; the one approximation is the
@@ -348,7 +351,8 @@ def build_tokenizer(packed: Packed):
     collapsed, a leading ``▁`` is added and spaces become ``▁`` without splitting into words, so the Viterbi
     search spans the whole text as in ``tok_content``. Characters that occur in no piece are split off one by
     one: each is one ``<unk>`` in the C engine, where ``tokenizers``' Unigram would fuse a run of them into one.
-    The result is wrapped as ``<s> ... </s>``.
+    The result is wrapped as ``<s> ... </s>``. One known difference is left: a literal ``<unk>`` in a text is
+    the unknown piece here, ordinary characters to the C engine.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 

@@ -494,3 +494,11 @@ def test_old_leftovers_of_an_interrupted_conversion_are_removed(packed, tmp_path
     os.utime(old, (past, past))
     ensure_embedded_model(models, source)
     assert not old.exists() and recent.exists()
+
+
+def test_an_unwritable_models_folder_is_a_model_error(packed, tmp_path):
+    source, _ = packed
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+    with pytest.raises(ModelError, match="Could not write the converted embedding model") as error:
+        ensure_embedded_model(tmp_path / "data" / "models", source)
+    assert "BOOKQA_DATA_DIR" in error.value.hint
