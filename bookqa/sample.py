@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pymupdf
 
-from bookqa.config import Settings
 from bookqa.embedding import Embedder
 from bookqa.library import Library, Manifest, StageProgress
 from bookqa.uploads import add_pdf_bytes

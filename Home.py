@@ -1,0 +1,25 @@
+"""BookQA's entry point: page config, the shared sidebar (book picker, upload, status), navigation."""
+
+import streamlit as st
+
+from bookqa.errors import BookQAError
+from bookqa.ui import components, resources
+
+st.set_page_config(page_title="BookQA", page_icon=":material/menu_book:", layout="wide")
+navigation = st.navigation([
+    st.Page(components.OVERVIEW, title="Overview", icon=":material/dashboard:", default=True),
+    st.Page(components.CHAT, title="Chat", icon=":material/forum:"),
+    st.Page(components.INSPECTOR, title="Retrieval inspector", icon=":material/manage_search:"),
+    st.Page(components.BROWSER, title="Chapter browser", icon=":material/auto_stories:"),
+])
+
+with st.sidebar:
+    try:
+        manifest = components.book_picker(resources.library().manifests())
+    except BookQAError as error:  # an unusable BOOKQA_* setting
+        components.show_error(error)
+        st.stop()
+    components.upload_box()
+    components.status_lines(manifest)
+components.notice()
+navigation.run()

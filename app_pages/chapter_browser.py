@@ -1,0 +1,52 @@
+"""Chapter browser: the outline as a tree, a page as an image with its text, pages cited in the chat marked.
+
+``?page=N`` (a physical page number) opens page N; the chat's sources link here that way.
+"""
+
+import streamlit as st
+
+from bookqa.conversation import cited_pages, passages_on
+from bookqa.ui import components, state
+from bookqa.views import outline_tree, section_at
+
+book = components.current_book(searchable=False)
+exchanges = state.conversation(book.book_id)
+cited = cited_pages(exchanges)
+last = len(book.pages)
+st.title("Chapter browser", anchor=False)
+state.follow_page_link(last)
+
+tree, reader = st.columns([1, 2], gap="large")
+with reader:
+    back, number, forward = st.columns([1, 2, 1], vertical_alignment="bottom")
+    page = number.number_input(f"Page (1–{last})", min_value=1, max_value=last, key=state.PAGE,
+                               on_change=state.page_typed, persist_state="session")
+    back.button("Previous", icon=":material/chevron_left:", on_click=state.show_page, args=(page - 1,),
+                disabled=page <= 1, width="stretch")
+    forward.button("Next", icon=":material/chevron_right:", on_click=state.show_page, args=(page + 1,),
+                   disabled=page >= last, width="stretch")
+    section = section_at(book.outline, page)
+    if page in cited:
+        st.badge("Cited in your chat", icon=":material/bookmark:", color="orange")
+    if section is not None and st.button(f"Ask about {components.escape(section.display_title)}",
+                                         icon=":material/forum:"):
+        state.set_scope(book.book_id, section)
+        st.switch_page(components.CHAT)
+    components.page_image(book, page, highlight=passages_on(exchanges, page))
+    with st.expander("Text of this page"):
+        st.text(book.page(page).text or "(no text on this page)")
+
+with tree:
+    st.subheader("Contents", anchor=False)
+    if cited:
+        st.caption("Cited in your chat: " + ", ".join(f"p.{book.label(n)}" for n in sorted(cited)))
+    with st.container(height=640, border=False):
+        for index, (chapter, sections) in enumerate(outline_tree(book.outline)):
+            with st.expander(components.escape(chapter.display_title),
+                             expanded=chapter.start_page <= page <= chapter.end_page):
+                for position, entry in enumerate([chapter, *sections]):
+                    st.button(components.escape(entry.display_title), key=f"toc-{index}-{position}",
+                              type="primary" if entry == section else "tertiary",
+                              icon=":material/bookmark:" if any(entry.start_page <= n <= entry.end_page for n in cited)
+                              else None,
+                              on_click=state.show_page, args=(entry.start_page,))

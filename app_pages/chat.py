@@ -1,0 +1,51 @@
+"""Chat: ask the selected book; the answer streams, with its sources, each opening its page."""
+
+import streamlit as st
+
+from bookqa.chat import ask
+from bookqa.conversation import Exchange, history, to_markdown
+from bookqa.errors import BookQAError
+from bookqa.ui import components, resources, state
+
+book = components.current_book()
+exchanges = state.conversation(book.book_id)
+answerer, problem = resources.backend()
+
+st.title("Chat", anchor=False)
+scope_column, clear_column, export_column = st.columns([4, 1, 1], vertical_alignment="bottom")
+with scope_column:
+    scope, scope_label = components.scope_picker(book)
+if problem:
+    components.show_error(problem)
+    st.caption("Until this is fixed, answers quote the book's most relevant sentences (no language model).")
+
+for item in exchanges:
+    components.exchange(item, book)
+
+question = st.chat_input(f"Ask about {book.manifest.title}…")
+if question and question.strip():
+    state.remember_question(question)
+    with st.chat_message("user"):
+        st.markdown(components.escape(question))
+        if scope_label:
+            st.caption(f"in {components.escape(scope_label)}")
+    with st.chat_message("assistant"):
+        try:
+            turn = ask(question, retriever=book.retriever, backend=answerer, settings=resources.settings(),
+                       history=history(exchanges), scope=scope, pages=book.pages)
+            st.write_stream(turn)
+            answer = turn.result()
+        except BookQAError as error:
+            components.show_error(error)
+            exchanges.append(Exchange(question, error=str(error), scope=scope_label))
+        else:
+            components.answer_details(answer, book)
+            exchanges.append(Exchange(question, answer, scope=scope_label))
+
+# drawn last, into the toolbar at the top, so that they include the answer just given
+clear_column.button("Clear", icon=":material/delete_sweep:", on_click=state.clear_conversation, args=(book.book_id,),
+                    disabled=not exchanges, width="stretch")
+export_column.download_button(
+    "Export", to_markdown(book.manifest.title, exchanges, book.label), file_name=f"{book.book_id}-chat.md",
+    mime="text/markdown", icon=":material/download:", on_click="ignore", disabled=not exchanges, width="stretch",
+)

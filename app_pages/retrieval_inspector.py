@@ -1,0 +1,56 @@
+"""Retrieval inspector: what the search finds for a query, with every signal's score, and where it is."""
+
+import streamlit as st
+
+from bookqa.config import RETRIEVAL_MODES
+from bookqa.ui import components, resources, state
+
+book = components.current_book()
+st.title("Retrieval inspector", anchor=False)
+query = st.text_input("Query", value=state.last_question(), placeholder="A question or a few words",
+                      help="Prefilled with your last chat question")
+k_column, mode_column, compare_column, scope_column = st.columns([1, 2, 2, 3], vertical_alignment="bottom")
+k = k_column.number_input("Passages (k)", min_value=1, max_value=30, value=resources.settings().top_k)
+mode = mode_column.segmented_control("Mode", RETRIEVAL_MODES, default="hybrid", required=True)
+other = compare_column.selectbox("Compare with", [None, *RETRIEVAL_MODES], format_func=lambda m: m or "—")
+with scope_column:
+    scope, _ = components.scope_picker(book)
+
+if not query.strip():
+    st.info("Type a query, or ask something in the chat first.", icon=":material/search:")
+    st.stop()
+
+hits = book.retriever.search(query, k=k, mode=mode, scope=scope)
+if not hits:
+    st.warning("Nothing found in this scope. Try other words or the whole book.", icon=":material/search_off:")
+    st.stop()
+
+if other:
+    left, right = st.columns(2)
+    left.subheader(mode, anchor=False)
+    right.subheader(other, anchor=False)
+    with right:
+        components.hits_table(book.retriever.search(query, k=k, mode=other, scope=scope), book,
+                              key=f"compare-{other}", selectable=False)
+    with left:
+        row = components.hits_table(hits, book, key=f"table-{mode}")
+else:
+    row = components.hits_table(hits, book, key=f"table-{mode}")
+components.score_chart(hits)
+row = row if row is not None and row < len(hits) else None
+hit = hits[row or 0]
+st.subheader(f"#{hit.rank} · p.{book.label(hit.chunk.page_start)} · "
+             + components.escape(" > ".join(hit.chunk.section_path) or "—"), anchor=False)
+if row is None:
+    st.caption("Select a row of the table to inspect another passage.")
+text_column, page_column = st.columns(2)
+with text_column:
+    if hit.chunk.kind == "code":
+        st.code(hit.chunk.text, language="python")
+    else:
+        st.markdown(components.highlighted(hit.chunk.text, query))
+with page_column:
+    pages = list(range(hit.chunk.page_start, hit.chunk.page_end + 1))
+    page = st.segmented_control("Page", pages, default=pages[0], format_func=book.label, required=True) \
+        if len(pages) > 1 else pages[0]
+    components.page_image(book, page, highlight=[hit.chunk.text])

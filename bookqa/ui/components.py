@@ -1,0 +1,276 @@
+"""Pieces the pages are made of: the sidebar's parts, a hit, a source list, an answer's notes, a page image,
+the retrieval table and charts. Book text is always escaped (shown as text, never as Markdown or HTML).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from bookqa import views
+from bookqa.conversation import Exchange
+from bookqa.errors import BookQAError
+from bookqa.library import Book, Manifest, StageProgress
+from bookqa.types import Answer, Hit
+from bookqa.ui import resources, state
+from bookqa.uploads import add_pdf_bytes
+
+if TYPE_CHECKING:
+    from bookqa.retrieval import Scope
+
+OVERVIEW = "app_pages/overview.py"
+CHAT = "app_pages/chat.py"
+INSPECTOR = "app_pages/retrieval_inspector.py"
+BROWSER = "app_pages/chapter_browser.py"
+
+PAGE_ZOOM = 1.6
+STAGES = {"parse": "Reading pages", "embed": "Embedding passages"}
+EXCERPT_CHARS = 160
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+
+
+# ------------------------------------------------------------------------------------------------ text
+def escape(text: str) -> str:
+    """``text`` with every Markdown/HTML special character escaped, line breaks kept."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def highlighted(text: str, query: str) -> str:
+    """``text`` as escaped Markdown with the query's terms on a highlighted background."""
+    return "".join(
+        f":orange-background[{escape(piece)}]" if matched else escape(piece)
+        for piece, matched in views.term_spans(text, query)
+    )
+
+
+def show_error(error: BookQAError) -> None:
+    """An error a user can meet: what went wrong, and what to do."""
+    st.error(f"**{escape(error.message)}**" + (f"  \n{escape(error.hint)}" if error.hint else ""), icon=":material/error:")
+
+
+# ------------------------------------------------------------------------------------------------ books
+def selected_manifest() -> Manifest | None:
+    """The manifest of the book picked in the sidebar, or None when the library is empty."""
+    book_id = state.selected_book_id()
+    return resources.library().find(book_id) if book_id else None
+
+
+def current_book(searchable: bool = True) -> Book:
+    """The selected book, opened; without one (or when it cannot be opened) the page says what to do and stops."""
+    manifest = selected_manifest()
+    if manifest is None:
+        st.info("There is no book in the library yet. Add the sample book on the overview page, or upload a PDF "
+                "in the sidebar.", icon=":material/library_add:")
+        st.page_link(OVERVIEW, label="Go to the overview", icon=":material/arrow_forward:")
+        st.stop()
+    try:
+        return resources.book(manifest, searchable=searchable)
+    except BookQAError as error:
+        show_error(error)
+        st.stop()
+
+
+def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest | None:
+    """Run ``build(progress)`` (an indexing job) in a status box with a live progress bar.
+
+    Returns the manifest, or None after showing why the build failed (the library is unchanged then).
+    """
+    try:
+        resources.embedder()
+    except BookQAError as error:
+        show_error(error)
+        return None
+    with st.status(f"Indexing {what}…", expanded=True) as box:
+        bar = st.progress(0.0, text="Opening the PDF…")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{STAGES.get(stage, stage)}: {done} of {total}")
+
+        try:
+            manifest = build(progress)
+        except BookQAError as error:
+            box.update(label=f"Could not index {what}", state="error")
+            show_error(error)
+            return None
+        box.update(label=f"Indexed {manifest.title}: {manifest.chunks} passages", state="complete")
+    resources.forget_books()
+    return manifest
+
+
+# ------------------------------------------------------------------------------------------------ sidebar
+def book_picker(manifests: Sequence[Manifest]) -> Manifest | None:
+    """The sidebar's book picker over every book in the library; returns the selected book's manifest."""
+    by_id = {m.book_id: m for m in manifests}
+    state.settle_book(list(by_id))
+    if not by_id:
+        st.caption("The library is empty.")
+        return None
+    book_id = st.selectbox(
+        "Book", list(by_id), key=state.BOOK, on_change=state.book_changed,
+        format_func=lambda i: f"{by_id[i].title} ({by_id[i].page_count} pages)",
+    )
+    return by_id.get(book_id)
+
+
+def upload_box() -> None:
+    """Add a PDF: size-checked, stored by content hash, indexed with progress, then selected."""
+    limit = resources.settings().max_upload_mb
+    with st.expander("Add a book (PDF)", icon=":material/upload_file:"):
+        upload = st.file_uploader(
+            f"PDF, up to {limit} MB", type=["pdf"], key=f"upload-{state.upload_round()}", max_upload_size=limit
+        )
+        if upload is None:
+            return
+        manifest = build_book(
+            upload.name,
+            lambda progress: add_pdf_bytes(
+                resources.library(), upload.getvalue(), upload.name, embedder=resources.embedder(), progress=progress
+            ),
+        )
+    state.next_upload_round()
+    if manifest is not None:
+        state.select_book(manifest.book_id)
+        state.notify("success", f"Added {manifest.title}.")
+        st.rerun()
+
+
+def status_lines(manifest: Manifest | None) -> None:
+    """The answer backend, the device and the selected book's index, one line each."""
+    st.caption(f":material/smart_toy: Answers: {escape(resources.backend_summary())}")
+    st.caption(f":material/memory: Device: {escape(resources.device())}")
+    if manifest is None:
+        return
+    why = manifest.mismatch(resources.settings())
+    if why:
+        st.caption(f":material/warning: Index needs a rebuild: {escape(why)}")
+    else:
+        st.caption(
+            f":material/check_circle: Index ready: {manifest.chunks} passages, {manifest.embedding_model}, "
+            f"built {escape(manifest.built_at[:16].replace('T', ' '))}"
+        )
+
+
+def notice() -> None:
+    """The message left by the previous run (a book added, an upload refused), shown once."""
+    found = state.take_notice()
+    if found:
+        kind, text = found
+        (st.success if kind == "success" else st.error)(escape(text))
+
+
+# ------------------------------------------------------------------------------------------------ search
+def scope_picker(book: Book) -> tuple[Scope, str]:
+    """Whole book, a chapter or a section; shared by the chat and the inspector. Returns (scope, label)."""
+    section = st.selectbox(
+        "Search in", views.scope_choices(book.outline), format_func=views.scope_label,
+        key=state.scope_key(book.book_id), persist_state="session",
+    )
+    return views.scope_of(section), ("" if section is None else section.display_title)
+
+
+def source_list(hits: Sequence[Hit], book: Book) -> None:
+    """Each source: page label, section, score and a short excerpt, linking to its page in the chapter browser."""
+    for hit in hits:
+        chunk = hit.chunk
+        section = chunk.section_path[-1] if chunk.section_path else "—"
+        st.page_link(
+            BROWSER,
+            label=f"p.{escape(book.label(chunk.page_start))} · {escape(section)}",
+            icon=":material/menu_book:",
+            query_params={"page": str(chunk.page_start)},
+        )
+        excerpt = " ".join(chunk.text.split())
+        excerpt = excerpt[:EXCERPT_CHARS] + ("…" if len(excerpt) > EXCERPT_CHARS else "")
+        st.caption(f"score {hit.score:.3f} · {escape(excerpt)}")
+
+
+def answer_details(answer: Answer, book: Book) -> None:
+    """Under an answer: the rewritten query, the flags, and the sources."""
+    if answer.rewritten_query:
+        st.caption(f":material/edit_note: Follow-up searched as: {escape(answer.rewritten_query)}")
+    if answer.low_confidence:
+        st.warning("The book does not seem to cover this question, so there is no answer from it. "
+                   "Try other words, or widen the search scope.", icon=":material/help:")
+    if answer.backend == "extractive":
+        st.badge("Quoted from the book: no language model", icon=":material/format_quote:", color="gray")
+    if answer.hits:
+        with st.expander(f"Sources ({len(answer.hits)})", expanded=True):
+            source_list(answer.hits, book)
+
+
+def exchange(item: Exchange, book: Book) -> None:
+    """One question and its answer (or error) as chat messages."""
+    with st.chat_message("user"):
+        st.markdown(escape(item.question))
+        if item.scope:
+            st.caption(f"in {escape(item.scope)}")
+    with st.chat_message("assistant"):
+        if item.answer is None:
+            st.error(escape(item.error or "No answer."), icon=":material/error:")
+        else:
+            st.markdown(item.answer.text)
+            answer_details(item.answer, book)
+
+
+def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = True) -> int | None:
+    """The hits as a table with every signal's score and rank; returns the selected row (None: none)."""
+    frame = pd.DataFrame(views.hit_rows(hits, book))
+    config = {
+        "rank": st.column_config.NumberColumn("Rank", width="small"),
+        "fused": st.column_config.NumberColumn("Fused", format="%.4f", help="Reciprocal rank fusion score"),
+        "dense": st.column_config.NumberColumn("Dense", format="%.3f", help="Cosine similarity of the embeddings"),
+        "dense_rank": st.column_config.NumberColumn("Dense #", width="small"),
+        "keyword": st.column_config.NumberColumn("Keyword", format="%.2f", help="BM25 score"),
+        "keyword_rank": st.column_config.NumberColumn("Keyword #", width="small"),
+        "page": st.column_config.TextColumn("Page", width="small", help="Printed page label"),
+        "physical_page": None,
+        "section": st.column_config.TextColumn("Section"),
+        "kind": st.column_config.TextColumn("Kind", width="small"),
+        "preview": st.column_config.TextColumn("Text", width="large"),
+    }
+    if not selectable:
+        st.dataframe(frame, column_config=config, hide_index=True, key=key)
+        return None
+    event = st.dataframe(
+        frame, column_config=config, hide_index=True, key=key, on_select="rerun", selection_mode="single-row"
+    )
+    rows = event.selection.rows
+    return rows[0] if rows else None
+
+
+def score_chart(hits: Sequence[Hit]) -> None:
+    """Scores by rank, one panel per signal (each on its own scale)."""
+    frame = pd.DataFrame(views.score_rows(hits))
+    if frame.empty:
+        return
+    figure = px.bar(frame, x="rank", y="score", color="signal", facet_col="signal",
+                    category_orders={"signal": list(views.SIGNALS)}, height=260)
+    figure.update_yaxes(matches=None, showticklabels=True)
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    figure.update_layout(showlegend=False, margin=dict(l=10, r=10, t=30, b=10))
+    figure.update_xaxes(dtick=1)
+    st.plotly_chart(figure, config={"displayModeBar": False})
+
+
+def chapter_chart(book: Book) -> None:
+    """Passages per chapter as a horizontal bar chart (book order, top to bottom)."""
+    frame = pd.DataFrame(views.chapter_counts(book))
+    if frame.empty:
+        st.caption("This book has no chapters in its outline.")
+        return
+    figure = px.bar(frame, x="chunks", y="chapter", orientation="h", hover_data=["pages"],
+                    labels={"chunks": "passages", "chapter": ""}, height=max(220, 26 * len(frame) + 80))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(figure, config={"displayModeBar": False})
+
+
+# ------------------------------------------------------------------------------------------------ pages
+def page_image(book: Book, number: int, highlight: Sequence[str] = ()) -> None:
+    """Physical page ``number`` of ``book`` rendered at a readable zoom, ``highlight`` passages marked."""
+    png = resources.page_png(str(book.pdf_path), number, PAGE_ZOOM, tuple(highlight))
+    st.image(png, caption=f"Page {book.label(number)} ({number} of {len(book.pages)})", width="stretch")

@@ -1,0 +1,187 @@
+"""Every page of the app in streamlit's AppTest, on a library holding the sample book (extractive answers,
+the real embedded model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import streamlit as st
+from conftest import HOME, TIMEOUT, ask, make_data_dir, use_environment
+from streamlit.testing.v1 import AppTest
+
+from bookqa.config import Settings
+from bookqa.library import Library
+
+pytestmark = pytest.mark.slow
+
+CHAT, INSPECTOR, BROWSER = "app_pages/chat.py", "app_pages/retrieval_inspector.py", "app_pages/chapter_browser.py"
+
+
+def texts(elements) -> list[str]:
+    return [str(element.value) for element in elements]
+
+
+def source_pages(at: AppTest) -> list[int]:
+    """The physical pages the chat's source links open in the chapter browser."""
+    return [int(link.proto.query_string.removeprefix("page=")) for link in at.get("page_link")]
+
+
+def test_overview_shows_the_book_and_the_sidebar(app: AppTest, sample_book_id: str) -> None:
+    assert not app.exception
+    assert texts(app.title) == ["Overview"]
+    assert app.header[0].value == "深度学习小册：BookQA 示例书"
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Pages"] == "8" and metrics["Sections"] == "11" and metrics["Pages left out"] == "3"
+    assert len(app.get("plotly_chart")) == 1
+    assert [b.label for b in app.button if b.label.startswith("Rebuild")] == ["Rebuild"]
+    assert app.sidebar.selectbox[0].value == sample_book_id
+    sidebar = " ".join(texts(app.sidebar.caption))
+    assert "Answers: extractive" in sidebar and "Device:" in sidebar and "Index ready: 11 passages" in sidebar
+
+
+def test_every_page_renders(app: AppTest) -> None:
+    for page in (CHAT, INSPECTOR, BROWSER, "app_pages/overview.py"):
+        app.switch_page(page).run()
+        assert not app.exception, page
+        assert app.title, page
+
+
+def test_a_chat_turn_streams_an_answer_with_sources(app: AppTest) -> None:
+    ask(app, "什么是DenseNet？")
+    assert not app.exception
+    assert [m.name for m in app.chat_message] == ["user", "assistant"]
+    answer = app.chat_message[1].markdown[0].value
+    assert "DenseNet" in answer and "[p." in answer
+    pages = source_pages(app)
+    assert pages and 5 in pages  # DenseNet is section 2.3, printed on physical page 5
+    assert any("no language model" in badge.value for badge in app.chat_message[1].markdown)
+    assert app.get("download_button")[0].proto.disabled is False
+
+
+def test_history_survives_switching_pages_and_sessions_do_not_share_it(app: AppTest) -> None:
+    ask(app, "什么是DenseNet？")
+    app.switch_page(BROWSER).run()
+    app.switch_page(CHAT).run()
+    assert [m.name for m in app.chat_message] == ["user", "assistant"]
+    other = AppTest.from_file(HOME, default_timeout=TIMEOUT).run().switch_page(CHAT).run()
+    assert not other.chat_message
+
+
+def test_a_follow_up_and_clearing_the_conversation(app: AppTest) -> None:
+    ask(app, "什么是ResNet？")
+    ask(app, "它和DenseNet有什么不同？")
+    assert len(app.chat_message) == 4
+    clear = next(b for b in app.button if b.label == "Clear")
+    clear.click().run()
+    assert not app.chat_message
+
+
+def test_the_scope_limits_retrieval(app: AppTest) -> None:
+    app.switch_page(CHAT).run()
+    scope = app.selectbox[0]
+    scope.select_index(next(i for i, label in enumerate(scope.options) if label.strip().startswith("1.1"))).run()
+    assert app.selectbox[0].value.number == "1.1"
+    ask(app, "DenseNet")
+    assert set(source_pages(app)) <= {3, 4}  # section 1.1 is printed on physical pages 3-4
+
+
+def test_a_backend_that_cannot_be_reached_is_explained_and_the_chat_kept(
+    app_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_environment(monkeypatch, backend="openai", openai_base_url="http://127.0.0.1:9/v1", openai_timeout="2")
+    try:
+        at = AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
+        ask(at, "什么是DenseNet？")
+        assert not at.exception
+        assert "Cannot connect to the answer server" in " ".join(texts(at.error))
+        ask(at, "什么是ResNet？")
+        assert len(at.chat_message) == 4  # both questions stay in the conversation
+    finally:
+        st.cache_resource.clear()
+
+
+def test_the_inspector_shows_table_chart_text_and_page(app: AppTest) -> None:
+    ask(app, "DenseNet 的过渡层")
+    app.switch_page(INSPECTOR).run()
+    assert not app.exception
+    assert app.text_input[0].value == "DenseNet 的过渡层"
+    table = app.dataframe[0].value
+    assert list(table.columns[:4]) == ["rank", "fused", "dense", "keyword"]
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert len(app.get("plotly_chart")) == 1
+    assert any(":orange-background[" in m.value for m in app.markdown)
+    assert len(app.get("image")) == 1
+
+
+def test_the_inspector_compares_two_modes(app: AppTest) -> None:
+    app.switch_page(INSPECTOR).run()
+    app.text_input[0].input("卷积核").run()
+    compare = next(s for s in app.selectbox if s.label == "Compare with")
+    compare.select("keyword").run()
+    assert not app.exception
+    assert len(app.dataframe) == 2
+    assert texts(app.subheader)[:2] == ["hybrid", "keyword"]
+
+
+def test_the_browser_honours_a_deep_link_and_pages(app: AppTest) -> None:
+    app.query_params["page"] = "5"
+    app.switch_page(BROWSER).run()
+    assert not app.exception
+    assert app.number_input[0].value == 5
+    assert len(app.get("image")) == 1
+    page_text = next(e for e in app.expander if e.label == "Text of this page")
+    assert "卷积层" in page_text.get("text")[0].value  # page 5 starts chapter 2 with section 2.1
+    next(b for b in app.button if b.label == "Next").click().run()
+    assert app.number_input[0].value == 6
+
+
+def test_ask_about_this_section_opens_the_chat_scoped_to_it(app: AppTest) -> None:
+    app.query_params["page"] = "7"
+    app.switch_page(BROWSER).run()
+    next(b for b in app.button if b.label.startswith("Ask about")).click().run()
+    assert not app.exception
+    assert texts(app.title) == ["Chat"]
+    assert app.selectbox[0].value.title == "注意力评分函数"  # the section at the top of page 7
+
+
+def test_a_cited_page_is_marked_in_the_browser(app: AppTest) -> None:
+    ask(app, "什么是DenseNet？")
+    page = source_pages(app)[0]
+    app.query_params["page"] = str(page)
+    app.switch_page(BROWSER).run()
+    assert app.number_input[0].value == page
+    assert any("Cited in your chat" in m.value for m in app.markdown)
+
+
+def test_an_upload_that_is_not_a_pdf_is_refused_in_words(app: AppTest, app_environment: Path) -> None:
+    before = Library(Settings(data_dir=app_environment)).manifests()
+    app.sidebar.file_uploader[0].upload("notes.pdf", b"just some text", "application/pdf").run()
+    assert not app.exception
+    assert any("not a PDF" in e.value for e in app.error)
+    assert Library(Settings(data_dir=app_environment)).manifests() == before
+    assert not list((app_environment / "uploads").glob("*.pdf"))
+
+
+@pytest.fixture
+def empty_app(app_environment: Path, tmp_path: Path, embedded_models_dir: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    use_environment(monkeypatch, data_dir=str(make_data_dir(tmp_path, embedded_models_dir)))
+    yield AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def test_an_empty_library_offers_the_sample_book(empty_app: AppTest) -> None:
+    assert not empty_app.exception
+    assert "library is empty" in empty_app.markdown[0].value
+    for page in (CHAT, INSPECTOR, BROWSER):
+        empty_app.switch_page(page).run()
+        assert not empty_app.exception and empty_app.info, page
+    empty_app.switch_page("app_pages/overview.py").run()
+    next(b for b in empty_app.button if b.label == "Add the sample book").click().run()
+    empty_app.run()
+    assert not empty_app.exception
+    assert empty_app.header[0].value == "深度学习小册：BookQA 示例书"
+
