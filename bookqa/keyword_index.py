@@ -22,8 +22,6 @@ import bm25s
 import jieba
 import numpy as np
 
-log = logging.getLogger(__name__)
-
 WORDS_FILE = "extra_words.json"
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
