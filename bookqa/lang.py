@@ -21,7 +21,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z\"“(\u4e
 
 QUESTION_WORDS = frozenset(
     "理解 解释 介绍 说明 讲讲 一下 请问 有啥 两者 分别 各种 各自 关于 呢 请"
-    " about explain explained mean means meaning understand tell me please describe between you i".split()
+    " about explain explained mean meaning understand tell me please describe between you i".split()
 )
 """Words that shape a question rather than name its topic; dropped from terms on top of the keyword index's stop words."""
 

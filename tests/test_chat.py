@@ -63,7 +63,9 @@ class ScriptedModel(ChatBackend):
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(top_k=2, candidates=10, history_turns=4, low_confidence_threshold=0.8)
+    # the fake embedder's similarities run lower than a real model's: DenseNet questions score about 0.5 on
+    # the DenseNet passage, the everyday question below 0.1
+    return Settings(top_k=2, candidates=10, history_turns=4, low_confidence_threshold=0.3)
 
 
 @pytest.fixture(scope="module")

@@ -80,3 +80,14 @@ def test_a_sentence_repeated_by_overlapping_passages_is_quoted_once() -> None:
     quotes = ExtractiveBackend().select("DenseNet", [hit(DENSENET_CHUNK, 1), hit(twin, 2)], PAGES)
     texts = [q.text for q in quotes]
     assert texts and len(texts) == len(set(texts))
+
+
+def test_every_matching_passage_gives_its_best_sentence_before_a_second_one_of_another() -> None:
+    quotes = ExtractiveBackend(max_sentences=2).select("DenseNet 残差网络", densenet_hits(), PAGES)
+    assert {q.hit.rank for q in quotes} == {1, 2}
+
+
+def test_numbered_headings_and_section_titles_are_not_quoted() -> None:
+    text = "7.7.1 从ResNet到DenseNet\n7.7 稠密连接网络（DenseNet）\nDenseNet在通道维上连结输入与输出。"
+    headed = chunk("00013", text, 269, 269, ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）"), "7.7")
+    assert [q.text for q in ExtractiveBackend().select("DenseNet", [hit(headed, 1)], PAGES)] == ["DenseNet在通道维上连结输入与输出。"]

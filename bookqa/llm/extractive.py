@@ -1,9 +1,11 @@
 """The extractive backend: no language model, an answer made of the book's own sentences.
 
-Sentences of the retrieved prose passages are scored by the question's key terms they contain (each term
-weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs "模型"), with a bonus
-for the passage's rank. The best few are shown grouped by section, best section first, in reading order
-within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was used.
+Sentences of the retrieved prose passages (headings left out) are scored by the question's key terms they
+contain (each term weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs
+"模型"), with a bonus for the passage's rank. Each matching passage gives its best sentence first, so the
+answer shows every source that has something to say; the rest of the budget goes by score. The sentences
+are shown grouped by section, best section first, in reading order within it, each followed by its page
+citation ``[p.LABEL]``, under a note that no language model was used.
 When no sentence shares a term with the question, the opening sentences of the best passages are shown.
 """
 
@@ -29,6 +31,8 @@ MAX_SENTENCE_CHARS = 300
 """Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
 
 _SPACE = re.compile(r"\s+")
+_HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
+"""A numbered heading line ("4.8.1 梯度消失和梯度爆炸"): not a sentence worth quoting."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,11 @@ class ExtractiveBackend(Backend):
             score = sum(w for term, w in weight.items() if term in text) * (1 + 1 / (c.hit.rank + 1))
             scored.append(dataclasses.replace(c, score=score))
         matched = [c for c in scored if c.score > 0]
-        if matched:
-            ranked = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
+        if matched:  # each passage's best sentence first (best passage first), then the rest by score
+            by_score = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
+            firsts = list({c.hit.chunk.id: c for c in reversed(by_score)}.values())
+            taken = {id(c) for c in firsts}
+            ranked = sorted(firsts, key=lambda c: c.hit.rank) + [c for c in by_score if id(c) not in taken]
         else:  # nothing shares a term: the opening sentences of the best passages
             ranked = sorted(scored, key=lambda c: (c.hit.rank, c.position))
         chosen: list[Quote] = []
@@ -138,7 +145,7 @@ class ExtractiveBackend(Backend):
             return []
         out = []
         for position, sentence in enumerate(split_sentences(chunk.text)):
-            if len(sentence) < MIN_SENTENCE_CHARS:
+            if len(sentence) < MIN_SENTENCE_CHARS or _HEADING.match(sentence) or sentence in chunk.section_path:
                 continue
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
             out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
