@@ -1,4 +1,4 @@
-"""Command line: ``python -m bookqa index | list | search | outline | eval``.
+"""Command line: ``python -m bookqa index | list | search | outline | eval | ask``.
 
 BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
 Errors a user can meet print one message with what to do, and exit with status 2.
@@ -158,7 +158,83 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.chat import ask
+    from bookqa.evaluation import load_questions
+    from bookqa.llm import load_backend
+    from bookqa.retrieval import Scope
+
+    settings = _answer_settings(settings, args)
+    book = _open_book(args.book, settings)
+    backend = load_backend(settings)
+    scope = Scope(section=args.section, pages=args.pages)
+    if args.queries:
+        rows = [(q.id, q.query, list(q.history)) for q in load_questions(args.queries)]
+    elif args.question:
+        rows = [(None, args.question, _read_history(args.history) if args.history else [])]
+    else:
+        raise BookQAError("Give a question, or --queries FILE.jsonl for a batch.", 'Example: python -m bookqa ask BOOK "什么是 DenseNet 模型"')
+    for row_id, question, history in rows:
+        turn = ask(question, retriever=book.retriever, backend=backend, settings=settings, history=history, scope=scope, pages=book.pages)
+        if args.json:
+            answer = turn.result()
+            out = {"id": row_id, "query": question} if row_id is not None else {}
+            print(json.dumps(dict(out, **answer_to_json(answer, book)), ensure_ascii=False))
+            continue
+        if turn.rewritten_query:
+            print(f"(searched for: {turn.rewritten_query})")
+        for piece in turn:
+            print(piece, end="", flush=True)
+        answer = turn.result()
+        print("\n\nSources:")
+        for hit in answer.hits:
+            cited = "*" if any(hit.chunk.page_start <= p <= hit.chunk.page_end for p in answer.citations) else " "
+            print(f" {cited}p.{book.label(hit.chunk.page_start)}  {' > '.join(hit.chunk.section_path)}  (score {hit.score:.3f})")
+        used = "no language model: sentences quoted from the book" if answer.backend == "extractive" else f"{answer.backend} {answer.model}"
+        print(f"[{used}; {answer.timings.get('total', 0):.2f} s]")
+    return 0
+
+
+def _answer_settings(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with --backend and --model applied (--model names the model of the chosen backend)."""
+    changes: dict[str, Any] = {}
+    if args.backend:
+        changes["backend"] = args.backend
+    if args.model:
+        backend = changes.get("backend", settings.backend)
+        changes["openai_model" if backend == "openai" else "llm_model"] = args.model
+    return settings.replace(**changes) if changes else settings
+
+
+def _read_history(path: str) -> list[Any]:
+    """Turns of a conversation from a JSON file holding a list of {"role", "content"} objects."""
+    from bookqa.types import Message
+
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [Message(str(r["role"]), str(r["content"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BookQAError(
+            f"Cannot read the history file {path!r} ({exc}).", 'It must hold a JSON list of {"role": "user"|"assistant", "content": "..."}.'
+        ) from None
+
+
 # ---------------------------------------------------------------------------------------------- helpers
+def answer_to_json(answer: Any, book: Any) -> dict[str, Any]:
+    """An answer as ``ask --json`` prints it; ``citations`` are the physical pages the answer cites."""
+    return {
+        "answer": answer.text,
+        "rewritten_query": answer.rewritten_query,
+        "citations": list(answer.citations),
+        "hits": [hit_to_json(h, book) for h in answer.hits],
+        "low_confidence": answer.low_confidence,
+        "backend": answer.backend,
+        "model": answer.model,
+        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
+        "usage": dict(answer.usage),
+    }
+
+
 def hit_to_json(hit: Hit, book: Any) -> dict[str, Any]:
     """A hit as ``search --json`` prints it (pages are 1-based physical; ``page_label`` is the printed one)."""
     chunk = hit.chunk
@@ -324,4 +400,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
     p.add_argument("--baseline", action="store_true", help="also run the naive baseline (raw pages, 250-char windows, dense only)")
     p.add_argument("--json", action="store_true")
+
+    p = command("ask", cmd_ask, "Ask a book a question: a streamed answer grounded in the book, with page citations.")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--backend", choices=("extractive", "transformers", "openai"), help="default: BOOKQA_BACKEND (auto)")
+    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")
+    p.add_argument("--section", help='limit retrieval to a section, e.g. "7.7"')
+    p.add_argument("--pages", type=_page_range, help="limit retrieval to physical pages FIRST-LAST")
+    p.add_argument("--history", help='a JSON file with earlier turns: [{"role": "user", "content": "..."}, ...]')
+    p.add_argument("--queries", help="a JSON-lines file of {id, query, history?} rows: one answer per row")
+    p.add_argument("--json", action="store_true", help="one JSON object per answer")
     return parser

@@ -146,3 +146,33 @@ class TestWithTheEmbeddedModel:
         assert set(report) == {"bookqa", "bookqa (judged by pages)", "naive baseline (judged by pages)"}
         ours = report["bookqa"]
         assert ours["questions"] == 3 and ours["hit@5"] == 1.0 and ours["evidence@5"] == 1.0
+
+    def test_ask_streams_an_answer_with_cited_sources(self, capsys):
+        assert main(["ask", str(self.pdf), "向量的点积衡量什么？", "--backend", "extractive"]) == 0
+        out = capsys.readouterr().out
+        answer, _, sources = out.partition("Sources:")
+        assert "点积" in answer and ("[p.4]" in answer or "[p.5]" in answer)
+        assert " *p." in sources and "2.2 向量" in sources
+        assert "no language model" in out
+
+    def test_ask_json_resolves_a_follow_up_and_cites_retrieved_pages(self, capsys, tmp_path):
+        history = tmp_path / "history.json"
+        history.write_text(json.dumps([{"role": "user", "content": "什么是向量的范数？"}], ensure_ascii=False), encoding="utf-8")
+        (row,) = self._json_lines(capsys, ["ask", str(self.pdf), "它有什么用？", "--history", str(history), "--json", "--backend", "extractive"])
+        assert set(row) >= {"answer", "rewritten_query", "citations", "hits", "low_confidence", "backend", "model", "timings", "usage"}
+        assert "范数" in row["rewritten_query"] and row["backend"] == "extractive" and not row["low_confidence"]
+        retrieved = {p for h in row["hits"] for p in range(h["page_start"], h["page_end"] + 1)}
+        assert row["citations"] and set(row["citations"]) <= retrieved
+        assert {"retrieval", "total"} <= set(row["timings"])
+
+    def test_ask_flags_a_question_the_book_does_not_cover(self, capsys):
+        (row,) = self._json_lines(capsys, ["ask", str(self.pdf), "How do I bake sourdough bread?", "--json", "--backend", "extractive"])
+        assert row["low_confidence"] is True and row["citations"] == []
+
+    def test_ask_batch_prints_one_answer_per_row(self, capsys, tmp_path):
+        queries = tmp_path / "q.jsonl"
+        rows = [{"id": "a", "query": "什么是标量"}, {"id": "b", "query": "它和向量有什么区别？", "history": [{"role": "user", "content": "什么是标量"}]}]
+        queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        lines = self._json_lines(capsys, ["ask", str(self.pdf), "--queries", str(queries), "--json", "--backend", "extractive"])
+        assert [(line["id"], line["query"]) for line in lines] == [("a", "什么是标量"), ("b", "它和向量有什么区别？")]
+        assert lines[0]["rewritten_query"] is None and "标量" in lines[1]["rewritten_query"]
