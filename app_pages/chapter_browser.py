@@ -5,9 +5,9 @@
 
 import streamlit as st
 
-from bookqa.conversation import cited_pages, passages_on
+from bookqa.conversation import cited_pages, passage
 from bookqa.ui import components, state
-from bookqa.views import outline_tree, section_at
+from bookqa.views import outline_tree, scope_choices, section_at
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)
@@ -30,9 +30,10 @@ with reader:
         st.badge("Cited in your chat", icon=":material/bookmark:", color="orange")
     if section is not None and st.button(f"Ask about {components.escape(section.display_title)}",
                                          icon=":material/forum:"):
-        state.set_scope(book.book_id, section)
+        state.set_scope(book.book_id, scope_choices(book.outline).index(section))
         st.switch_page(components.CHAT)
-    components.page_image(book, page, highlight=passages_on(exchanges, page))
+    followed = passage(exchanges, state.followed_passage())
+    components.page_image(book, page, highlight=[followed] if followed else [])
     with st.expander("Text of this page"):
         st.text(book.page(page).text or "(no text on this page)")
 

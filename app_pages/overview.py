@@ -38,7 +38,7 @@ columns[1].metric("Sections", manifest.sections)
 columns[2].metric("Passages", manifest.chunks, help=f"{manifest.code_chunks} of them code")
 columns[3].metric("Pages left out", len(manifest.left_out),
                   help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
-columns[4].metric("Index size", f"{manifest.index_bytes / 2**20:.1f} MB")
+columns[4].metric("Index size", components.file_size(manifest.index_bytes))
 columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
 if left_out:
     st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
@@ -49,14 +49,14 @@ components.chapter_chart(book)
 st.subheader("Library", anchor=False)
 for item in manifests:
     with st.container(border=True):
-        info, rebuild, remove = st.columns([6, 1, 1], vertical_alignment="center")
+        info, rebuild, remove = st.columns([4, 1, 1], vertical_alignment="center")
         info.markdown(f"**{components.escape(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
                       f"{item.embedding_model} · built {components.escape(item.built_at[:16].replace('T', ' '))}")
-        if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:"):
+        if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
                     item.book_id, embedder=resources.embedder(), progress=progress)):
                 st.rerun()
-        with remove.popover("Remove", icon=":material/delete:"):
+        with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {components.escape(item.title)} and its index? The PDF file itself is not touched.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
                 try:

@@ -40,16 +40,18 @@ def cited_pages(exchanges: Sequence[Exchange]) -> set[int]:
     return pages
 
 
-def passages_on(exchanges: Sequence[Exchange], page: int) -> list[str]:
-    """The texts of the conversation's sources that lie on physical ``page`` (to highlight them there)."""
-    texts = (
-        hit.chunk.text
-        for exchange in exchanges
-        if exchange.answer is not None
-        for hit in exchange.answer.hits
-        if hit.chunk.page_start <= page <= hit.chunk.page_end
+def passage(exchanges: Sequence[Exchange], chunk_id: str) -> str | None:
+    """The text of the source ``chunk_id`` among the conversation's answers, or None."""
+    return next(
+        (
+            hit.chunk.text
+            for exchange in exchanges
+            if exchange.answer is not None
+            for hit in exchange.answer.hits
+            if hit.chunk.id == chunk_id
+        ),
+        None,
     )
-    return list(dict.fromkeys(texts))
 
 
 def to_markdown(title: str, exchanges: Sequence[Exchange], label: Callable[[int], str]) -> str:

@@ -28,8 +28,12 @@ INSPECTOR = "app_pages/retrieval_inspector.py"
 BROWSER = "app_pages/chapter_browser.py"
 
 PAGE_ZOOM = 1.6
+PRIMARY = "#c2410c"
+"""The theme's primary colour (.streamlit/config.toml), for charts."""
+SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d"}
 STAGES = {"parse": "Reading pages", "embed": "Embedding passages"}
-EXCERPT_CHARS = 160
+EXCERPT_CHARS = 120
+TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "kind", "preview")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
@@ -50,6 +54,11 @@ def highlighted(text: str, query: str) -> str:
 def show_error(error: BookQAError) -> None:
     """An error a user can meet: what went wrong, and what to do."""
     st.error(f"**{escape(error.message)}**" + (f"  \n{escape(error.hint)}" if error.hint else ""), icon=":material/error:")
+
+
+def file_size(size: int) -> str:
+    """``size`` bytes as "640 KB" or "12.3 MB"."""
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(size / 2**10, 1):.0f} KB"
 
 
 # ------------------------------------------------------------------------------------------------ books
@@ -165,10 +174,12 @@ def notice() -> None:
 # ------------------------------------------------------------------------------------------------ search
 def scope_picker(book: Book) -> tuple[Scope, str]:
     """Whole book, a chapter or a section; shared by the chat and the inspector. Returns (scope, label)."""
-    section = st.selectbox(
-        "Search in", views.scope_choices(book.outline), format_func=views.scope_label,
+    choices = views.scope_choices(book.outline)
+    position = st.selectbox(
+        "Search in", range(len(choices)), format_func=lambda i: views.scope_label(choices[i]),
         key=state.scope_key(book.book_id), persist_state="session",
     )
+    section = choices[position]
     return views.scope_of(section), ("" if section is None else section.display_title)
 
 
@@ -181,7 +192,7 @@ def source_list(hits: Sequence[Hit], book: Book) -> None:
             BROWSER,
             label=f"p.{escape(book.label(chunk.page_start))} · {escape(section)}",
             icon=":material/menu_book:",
-            query_params={"page": str(chunk.page_start)},
+            query_params={state.PAGE: str(chunk.page_start), state.PASSAGE: chunk.id},
         )
         excerpt = " ".join(chunk.text.split())
         excerpt = excerpt[:EXCERPT_CHARS] + ("…" if len(excerpt) > EXCERPT_CHARS else "")
@@ -227,16 +238,16 @@ def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = Tru
         "keyword": st.column_config.NumberColumn("Keyword", format="%.2f", help="BM25 score"),
         "keyword_rank": st.column_config.NumberColumn("Keyword #", width="small"),
         "page": st.column_config.TextColumn("Page", width="small", help="Printed page label"),
-        "physical_page": None,
-        "section": st.column_config.TextColumn("Section"),
+        "section": st.column_config.TextColumn("Section", width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small"),
         "preview": st.column_config.TextColumn("Text", width="large"),
     }
     if not selectable:
-        st.dataframe(frame, column_config=config, hide_index=True, key=key)
+        st.dataframe(frame, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key)
         return None
     event = st.dataframe(
-        frame, column_config=config, hide_index=True, key=key, on_select="rerun", selection_mode="single-row"
+        frame, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key, on_select="rerun",
+        selection_mode="single-row",
     )
     rows = event.selection.rows
     return rows[0] if rows else None
@@ -247,8 +258,8 @@ def score_chart(hits: Sequence[Hit]) -> None:
     frame = pd.DataFrame(views.score_rows(hits))
     if frame.empty:
         return
-    figure = px.bar(frame, x="rank", y="score", color="signal", facet_col="signal",
-                    category_orders={"signal": list(views.SIGNALS)}, height=260)
+    figure = px.bar(frame, x="rank", y="score", color="signal", facet_col="signal", height=260,
+                    category_orders={"signal": list(views.SIGNALS)}, color_discrete_map=SIGNAL_COLOURS)
     figure.update_yaxes(matches=None, showticklabels=True)
     figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     figure.update_layout(showlegend=False, margin=dict(l=10, r=10, t=30, b=10))
@@ -263,8 +274,11 @@ def chapter_chart(book: Book) -> None:
         st.caption("This book has no chapters in its outline.")
         return
     figure = px.bar(frame, x="chunks", y="chapter", orientation="h", hover_data=["pages"],
-                    labels={"chunks": "passages", "chapter": ""}, height=max(220, 26 * len(frame) + 80))
+                    labels={"chunks": "passages", "chapter": ""}, height=max(220, 26 * len(frame) + 80),
+                    color_discrete_sequence=[PRIMARY])
     figure.update_yaxes(autorange="reversed")
+    if frame["chunks"].max() < 10:
+        figure.update_xaxes(dtick=1)
     figure.update_layout(margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure, config={"displayModeBar": False})
 

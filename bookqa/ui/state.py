@@ -8,12 +8,13 @@ from __future__ import annotations
 import streamlit as st
 
 from bookqa.conversation import Exchange
-from bookqa.types import Section
 
 BOOK = "book"
 """The sidebar's book picker (a book id)."""
 PAGE = "page"
 """The chapter browser's page number (its widget key, and the ``?page=`` query parameter that mirrors it)."""
+PASSAGE = "passage"
+"""The ``?passage=`` query parameter: the id of the source a chat link followed, highlighted on its page."""
 _PENDING_BOOK = "_pending_book"
 _CONVERSATIONS = "_conversations"
 _LAST_QUESTION = "_last_question"
@@ -67,20 +68,28 @@ def remember_question(question: str) -> None:
     st.session_state[_LAST_QUESTION] = question
 
 
-def set_scope(book_id: str, section: Section | None) -> None:
-    """Limit the chat's and the inspector's searches in ``book_id`` to ``section`` (None: whole book)."""
-    st.session_state[scope_key(book_id)] = section
+def set_scope(book_id: str, position: int) -> None:
+    """Limit the chat's and the inspector's searches in ``book_id`` to its ``position``-th scope choice
+    (:func:`bookqa.views.scope_choices`; 0 is the whole book)."""
+    st.session_state[scope_key(book_id)] = position
 
 
 def show_page(number: int) -> None:
     """Open the chapter browser's ``number`` page (a widget callback); the URL's ``?page=`` follows."""
     st.session_state[PAGE] = number
     st.query_params[PAGE] = str(number)
+    st.query_params.pop(PASSAGE, None)
 
 
 def page_typed() -> None:
     """The page number was typed in: let the URL's ``?page=`` follow (a widget callback)."""
     st.query_params[PAGE] = str(st.session_state[PAGE])
+    st.query_params.pop(PASSAGE, None)
+
+
+def followed_passage() -> str:
+    """The id of the source whose link opened this page ("" when none)."""
+    return st.query_params.get(PASSAGE, "")
 
 
 def follow_page_link(last: int) -> None:

@@ -1,0 +1,64 @@
+"""Adding a PDF from bytes (size check, storage by content hash) and the sample book BookQA ships."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from bookqa.config import Settings
+from bookqa.embedding import FakeEmbedder
+from bookqa.errors import InvalidPDFError
+from bookqa.ingest import ingest_pdf
+from bookqa.library import Library
+from bookqa.sample import TITLE, add_sample, build_sample_pdf, write_sample_pdf
+from bookqa.uploads import UPLOADS, add_pdf_bytes, check_size
+
+
+def test_the_sample_pdf_is_reproducible_and_well_formed(tmp_path: Path) -> None:
+    assert hashlib.sha256(build_sample_pdf()).digest() == hashlib.sha256(build_sample_pdf()).digest()
+    path = write_sample_pdf(tmp_path / "sample.pdf")
+    with pymupdf.open(path) as doc:
+        assert doc.page_count == 8
+        assert [doc[i].get_label() for i in range(doc.page_count)] == ["i", "ii", "1", "2", "3", "4", "5", "6"]
+        assert [entry[1] for entry in doc.get_toc() if entry[0] == 2][:2] == ["线性回归", "softmax回归"]
+
+
+def test_the_sample_book_ingests_with_its_outline_code_and_left_out_pages(tmp_path: Path) -> None:
+    ingested = ingest_pdf(write_sample_pdf(tmp_path / "sample.pdf"), "s", Settings(data_dir=tmp_path))
+    assert ingested.title == TITLE
+    assert set(ingested.left_out) == {1, 2, 8}  # title page, contents, bibliography
+    assert [s.number for s in ingested.outline if s.level == 2] == ["1.1", "1.2", "2.1", "2.2", "2.3", "3.1", "3.2"]
+    assert any(c.kind == "code" and "def train_linear" in c.text for c in ingested.chunks)
+    assert any("DenseNet" in c.text and c.section_number == "2.3" for c in ingested.chunks)
+
+
+def test_check_size_names_the_limit_and_the_setting() -> None:
+    check_size(5 * 2**20, max_upload_mb=5)
+    with pytest.raises(InvalidPDFError) as caught:
+        check_size(5 * 2**20 + 1, max_upload_mb=5)
+    assert "5 MB" in caught.value.message and "BOOKQA_MAX_UPLOAD_MB" in caught.value.hint
+
+
+def test_an_upload_is_stored_by_hash_indexed_and_removed(tmp_path: Path) -> None:
+    library = Library(Settings(data_dir=tmp_path))
+    seen: list[str] = []
+    manifest = add_sample(library, embedder=FakeEmbedder(), progress=lambda stage, done, total: seen.append(stage))
+    assert manifest.title == TITLE and manifest.source_name == "bookqa-sample.pdf"
+    assert {"parse", "embed"} <= set(seen)
+    assert [m.book_id for m in library.manifests()] == [manifest.book_id]
+    assert not list((tmp_path / UPLOADS).iterdir())
+    again = add_sample(library, embedder=FakeEmbedder())
+    assert again == manifest  # the same bytes are the same book
+
+
+def test_a_bad_upload_leaves_the_library_and_the_uploads_folder_as_they_were(tmp_path: Path) -> None:
+    library = Library(Settings(data_dir=tmp_path, max_upload_mb=1))
+    with pytest.raises(InvalidPDFError, match="not a PDF"):
+        add_pdf_bytes(library, b"just some notes", "../../etc/notes.pdf", embedder=FakeEmbedder())
+    with pytest.raises(InvalidPDFError, match="largest book"):
+        add_pdf_bytes(library, b"%PDF-" + bytes(2**20), "big.pdf", embedder=FakeEmbedder())
+    assert library.manifests() == []
+    assert not list((tmp_path / UPLOADS).iterdir())

@@ -1,0 +1,119 @@
+"""What the app's pages show, computed from small hand-made books and hits (no Streamlit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bookqa.library import Book, Manifest
+from bookqa.retrieval import Scope
+from bookqa.types import Chunk, Hit, Page, Section
+from bookqa.views import (
+    chapter_counts,
+    hit_rows,
+    left_out_summary,
+    outline_tree,
+    score_rows,
+    scope_choices,
+    scope_label,
+    scope_of,
+    section_at,
+    term_spans,
+)
+
+OUTLINE = [
+    Section(None, "前言", 1, 1, 1),
+    Section("1", "线性神经网络", 1, 2, 4),
+    Section("1.1", "线性回归", 2, 2, 3),
+    Section("1.1.1", "损失函数", 3, 3, 3),
+    Section("1.2", "softmax回归", 2, 3, 4),
+    Section("2", "卷积神经网络", 1, 5, 6),
+    Section("2.1", "卷积层", 2, 5, 6),
+]
+
+
+def chunk(n: int, path: tuple[str, ...], page: int, text: str = "文本", number: str | None = None) -> Chunk:
+    return Chunk(f"b:{n:05d}", "b", text, page, page, path, number)
+
+
+def book() -> Book:
+    manifest = Manifest(
+        book_id="b", title="书", source_name="b.pdf", sha256="0" * 64, page_count=6, embedding_model="fake",
+        embedding_dim=8, chunk_size=500, chunk_overlap=80, sections=len(OUTLINE), chunks=3, code_chunks=0,
+        left_out={1: "front matter", 7: "bibliography", 8: "bibliography"}, timings={},
+    )
+    pages = [Page(n, "i" if n == 1 else str(n - 1), f"page {n}") for n in range(1, 7)]
+    chunks = [
+        chunk(0, ("1 线性神经网络", "1.1 线性回归"), 2, number="1.1"),
+        chunk(1, ("1 线性神经网络", "1.2 softmax回归"), 4, number="1.2"),
+        chunk(2, ("2 卷积神经网络", "2.1 卷积层"), 5, "卷积核在输入上滑动", number="2.1"),
+    ]
+    return Book(Path("/nowhere"), manifest, pages, OUTLINE, chunks, retriever=None)
+
+
+def test_scope_choices_are_the_whole_book_then_chapters_and_sections() -> None:
+    choices = scope_choices(OUTLINE)
+    assert choices[0] is None
+    assert [s.number for s in choices[1:]] == [None, "1", "1.1", "1.2", "2", "2.1"]
+    assert scope_label(None) == "Whole book"
+    assert scope_label(OUTLINE[1]) == "1 线性神经网络"
+    assert scope_label(OUTLINE[2]).strip() == "1.1 线性回归"
+
+
+def test_scope_of_a_numbered_section_is_its_number_else_its_pages() -> None:
+    assert scope_of(None) == Scope()
+    assert scope_of(OUTLINE[2]) == Scope(section="1.1")
+    assert scope_of(OUTLINE[0]) == Scope(pages=(1, 1))
+
+
+def test_section_at_is_the_section_in_effect_at_the_top_of_the_page() -> None:
+    assert section_at(OUTLINE, 2).number == "1.1"
+    assert section_at(OUTLINE, 3).number == "1.1"  # 1.2 begins lower on page 3
+    assert section_at(OUTLINE, 4).number == "1.2"
+    assert section_at(OUTLINE, 5).number == "2.1"  # chapter 2 and 2.1 both begin on page 5
+    assert section_at(OUTLINE, 1).title == "前言"
+    assert section_at(OUTLINE, 9) is None
+
+
+def test_outline_tree_groups_sections_under_their_chapters() -> None:
+    tree = outline_tree(OUTLINE)
+    assert [(c.title, [s.number for s in sections]) for c, sections in tree] == [
+        ("前言", []), ("线性神经网络", ["1.1", "1.2"]), ("卷积神经网络", ["2.1"])
+    ]
+
+
+def test_chapter_counts_and_left_out_summary() -> None:
+    assert chapter_counts(book()) == [
+        {"chapter": "前言", "chunks": 0, "pages": 1},
+        {"chapter": "1 线性神经网络", "chunks": 2, "pages": 3},
+        {"chapter": "2 卷积神经网络", "chunks": 1, "pages": 2},
+    ]
+    assert left_out_summary(book().manifest) == {"front matter": 1, "bibliography": 2}
+
+
+def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
+    b = book()
+    hits = [
+        Hit(b.chunks[2], 1, 0.0325, {"dense": 0.91, "dense_rank": 1, "keyword": 2.5, "keyword_rank": 1, "fused": 0.0325}),
+        Hit(b.chunks[0], 2, 0.0161, {"dense": 0.80, "dense_rank": 2, "fused": 0.0161}),
+    ]
+    rows = hit_rows(hits, b)
+    assert rows[0] == {
+        "rank": 1, "fused": 0.0325, "dense": 0.91, "keyword": 2.5, "dense_rank": 1, "keyword_rank": 1,
+        "page": "4", "section": "2 卷积神经网络 > 2.1 卷积层", "kind": "prose", "preview": "卷积核在输入上滑动",
+    }
+    assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None
+    assert score_rows(hits) == [
+        {"rank": 1, "signal": "fused", "score": 0.0325},
+        {"rank": 1, "signal": "dense", "score": 0.91},
+        {"rank": 1, "signal": "keyword", "score": 2.5},
+        {"rank": 2, "signal": "fused", "score": 0.0161},
+        {"rank": 2, "signal": "dense", "score": 0.80},
+    ]
+
+
+def test_term_spans_mark_the_query_terms_and_give_the_text_back() -> None:
+    text = "DenseNet 把残差网络中的相加换成了连结；densenet 的参数更少。"
+    spans = term_spans(text, "DenseNet 和残差网络有什么不同？")
+    assert "".join(piece for piece, _ in spans) == text
+    assert [piece for piece, matched in spans if matched] == ["DenseNet", "残差", "网络", "densenet"]
+    assert term_spans("没有关系", "的") == [("没有关系", False)]
