@@ -20,7 +20,7 @@ if not query.strip():
     st.info("Type a query, or ask something in the chat first.", icon=":material/search:")
     st.stop()
 
-hits = book.retriever.search(query, k=k, mode=mode, scope=scope)
+hits = resources.search(book, query, k, mode, scope)
 if not hits:
     st.warning("Nothing found in this scope. Try other words or the whole book.", icon=":material/search_off:")
     st.stop()
@@ -30,8 +30,8 @@ if other:
     left.subheader(mode, anchor=False)
     right.subheader(other, anchor=False)
     with right:
-        components.hits_table(book.retriever.search(query, k=k, mode=other, scope=scope), book,
-                              key=f"compare-{other}", selectable=False)
+        components.hits_table(resources.search(book, query, k, other, scope), book, key=f"compare-{other}",
+                              selectable=False)
     with left:
         row = components.hits_table(hits, book, key=f"table-{mode}")
 else:

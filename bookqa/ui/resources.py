@@ -19,8 +19,10 @@ from bookqa.embedding import Embedder
 from bookqa.errors import BookQAError
 from bookqa.library import Book, Library, Manifest
 
-if TYPE_CHECKING:  # the answer side and PyMuPDF's layout models load when first used, not with the overview
+if TYPE_CHECKING:  # the answer side, retrieval and PyMuPDF's layout models load when first used
     from bookqa.llm import Backend
+    from bookqa.retrieval import Scope
+    from bookqa.types import Hit
 
 T = TypeVar("T")
 
@@ -134,6 +136,17 @@ def book(manifest: Manifest, searchable: bool = True) -> Book:
 def forget_books() -> None:
     """Drop every opened book (after a rebuild or a removal)."""
     _book.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _search(book_id: str, built_at: str, query: str, k: int, mode: str, scope: Scope) -> list[Hit]:
+    return _book(book_id, built_at, True).retriever.search(query, k=k, mode=mode, scope=scope)
+
+
+def search(book: Book, query: str, k: int, mode: str, scope: Scope) -> list[Hit]:
+    """``book.retriever.search(query, k, mode, scope)`` for a book opened by :func:`book`, kept for repeated
+    queries (the inspector reruns on every click)."""
+    return _search(book.book_id, book.manifest.built_at, query, k, mode, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
