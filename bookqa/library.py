@@ -312,11 +312,6 @@ class Library:
         return manifest
 
     def _load(self, folder: Path, manifest: Manifest, embedder: Embedder | None, searchable: bool = True) -> Book:
-        from bookqa.embedding import load_embedder
-        from bookqa.keyword_index import KeywordIndex
-        from bookqa.retrieval import Retriever
-        from bookqa.vector_index import VectorIndex
-
         pages = [Page(**row) for row in _read_jsonl(folder / "pages.jsonl")]
         outline = [Section(**row) for row in json.loads((folder / "outline.json").read_text(encoding="utf-8"))]
         chunks = [_chunk_from_row(row) for row in _read_jsonl(folder / "chunks.jsonl")]
@@ -327,6 +322,11 @@ class Library:
             )
         if not searchable:
             return Book(folder=folder, manifest=manifest, pages=pages, outline=outline, chunks=chunks, retriever=None)
+        from bookqa.embedding import load_embedder
+        from bookqa.keyword_index import KeywordIndex
+        from bookqa.retrieval import Retriever
+        from bookqa.vector_index import VectorIndex
+
         vectors = VectorIndex.load(folder / "vectors")
         keywords = KeywordIndex.load(folder / "keyword")
         embedder = embedder or load_embedder(self.settings)
