@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -78,6 +79,8 @@ class StubTokenizer:
 class StubModel:
     """Just what SentenceTransformerEmbedder uses of a SentenceTransformer; records every encode call."""
 
+    device = SimpleNamespace(type="cpu")
+
     def __init__(self, prompts=None, max_seq_length=512):
         self.prompts = prompts if prompts is not None else {"query": "query: ", "passage": "passage: "}
         self.max_seq_length = max_seq_length
@@ -95,6 +98,22 @@ class StubModel:
 
 
 TEXTS = ["one", "one two three four", "one two", "one two three four five", "one two three"]
+
+
+def test_a_query_runs_on_one_thread_and_a_batch_on_all():
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    class Recording(StubModel):
+        def encode(self, texts, **kwargs):
+            seen.append(torch.get_num_threads())
+            return super().encode(texts, **kwargs)
+
+    torch.set_num_threads(2)
+    embedder = SentenceTransformerEmbedder(Recording(), "stub", batch_size=64)
+    embedder.embed(["a question"], kind="query")
+    embedder.embed(TEXTS * 2)
+    assert seen == [1, 2] and torch.get_num_threads() == 2
 
 
 def test_encodes_longest_first_in_batches_and_returns_rows_in_input_order():
