@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import threading
-from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -84,11 +83,10 @@ class Tokenizer:
     """Turns text into BM25 tokens (see the module docstring); ``extra_words`` are kept whole by jieba."""
 
     def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        """Prepares jieba now (the first tokenizer of a process loads its dictionary, about a second), so that
+        no query pays for it."""
         self.extra_words: tuple[str, ...] = tuple(dict.fromkeys(w.strip().lower() for w in extra_words if w.strip()))
-
-    @cached_property
-    def _jieba(self) -> jieba.Tokenizer:
-        return _new_tokenizer(self.extra_words)
+        self._jieba = _new_tokenizer(self.extra_words)
 
     def __call__(self, text: str) -> list[str]:
         """The tokens of ``text``, in order."""
