@@ -97,10 +97,13 @@ def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
     questions = load_questions(args.queries)
     book.retriever.search("warm up", k=1, mode=args.mode)  # first call loads lazily; timings below exclude it
     for question in questions:
+        rewritten = standalone_query(question)
         started = time.perf_counter()
-        hits = book.retriever.search(question.query, k=args.k, mode=args.mode, scope=scope)
+        hits = book.retriever.search(rewritten or question.query, k=args.k, mode=args.mode, scope=scope)
         ms = (time.perf_counter() - started) * 1000
         row = {"id": question.id, "query": question.query, "ms": round(ms, 2), "hits": [hit_to_json(h, book) for h in hits]}
+        if rewritten:
+            row["rewritten_query"] = rewritten
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
@@ -133,16 +136,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     book = _open_book(args.book, settings)
     questions = load_questions(args.questions)
     depth = max(10, args.k)
-    report = evaluate(questions, lambda q: book.retriever.search(q.query, k=depth, mode=args.mode), k=args.k, judge=SECTION)
-    reports = {"bookqa": report}
+
+    def ours(question: Any) -> list[Hit]:
+        return book.retriever.search(standalone_query(question) or question.query, k=depth, mode=args.mode)
+
+    reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
     if args.baseline:
         from bookqa.baseline import NaiveBaseline
 
         with _StageBars() as bars:
             baseline = NaiveBaseline(book.pdf_path, book.retriever.embedder, progress=lambda d, t: bars("baseline", d, t))
-        reports["bookqa (judged by pages)"] = evaluate(
-            questions, lambda q: book.retriever.search(q.query, k=depth, mode=args.mode), k=args.k, judge=PAGES
-        )
+        reports["bookqa (judged by pages)"] = evaluate(questions, ours, k=args.k, judge=PAGES)
         reports["naive baseline (judged by pages)"] = evaluate(questions, lambda q: baseline.search(q.query, depth), k=args.k, judge=PAGES)
     left_out = book.manifest.left_out
     if args.json:
@@ -220,6 +224,13 @@ def _read_history(path: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def standalone_query(question: Any) -> str | None:
+    """The rule-based standalone rewrite of a follow-up question row (one with a history), else None."""
+    from bookqa.rewrite import rewrite_query
+
+    return rewrite_query(question.query, question.history) if question.history else None
+
+
 def answer_to_json(answer: Any, book: Any) -> dict[str, Any]:
     """An answer as ``ask --json`` prints it; ``citations`` are the physical pages the answer cites."""
     return {

@@ -123,6 +123,7 @@ class TestWithTheEmbeddedModel:
         lines = self._json_lines(capsys, ["search", str(self.pdf), "--queries", str(queries), "--json", "--k", "2"])
         assert [line["id"] for line in lines] == ["a", "b"]
         assert all(line["ms"] > 0 and len(line["hits"]) == 2 for line in lines)
+        assert "rewritten_query" not in lines[0] and "标量" in lines[1]["rewritten_query"]
 
     def test_outline_json_is_the_flat_section_list(self, capsys):
         assert main(["outline", str(self.pdf), "--json"]) == 0
