@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from bookqa import sample, views
+from bookqa import views
 from bookqa.errors import BookQAError
 from bookqa.ui import components, resources, state
 
@@ -18,6 +18,8 @@ if not manifests:
         "English. It takes a few seconds."
     )
     if st.button("Add the sample book", type="primary", icon=":material/library_add:"):
+        from bookqa import sample  # PyMuPDF (slow to import) only when the sample is made
+
         added = components.build_book(
             "the sample book",
             lambda progress: sample.add_sample(library, embedder=resources.embedder(), progress=progress),

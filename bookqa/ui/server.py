@@ -23,13 +23,15 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``streamlit run Home.py`` on 127.0.0.1 and a free port, with ``env`` added to the environment.
+    """``streamlit run Home.py`` (or another ``script``) on 127.0.0.1 and a free port, with ``env`` added to the
+    environment.
 
     Use as a context manager: entering starts the server and waits until it answers its health check
     (``started_s`` says how long that took); leaving stops it. ``log`` receives its output.
     """
 
-    def __init__(self, env: Mapping[str, str], log: Path, timeout: float = 120.0) -> None:
+    def __init__(self, env: Mapping[str, str], log: Path, timeout: float = 120.0, script: Path = ROOT / "Home.py") -> None:
+        self.script = Path(script)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
@@ -40,13 +42,15 @@ class AppServer:
 
     def __enter__(self) -> "AppServer":
         command = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"),
+            sys.executable, "-m", "streamlit", "run", str(self.script),
             "--server.address", "127.0.0.1", "--server.port", str(self.port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ]
         started = time.perf_counter()
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=self.script.parent, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = started + self.timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
