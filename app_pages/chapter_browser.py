@@ -16,7 +16,7 @@ last = len(book.pages)
 st.title("Chapter browser", anchor=False)
 state.follow_page_link(last)
 
-tree, reader = st.columns([1, 2], gap="large")
+tree, reader = st.columns([1, 3], gap="large")
 with reader:
     back, number, forward = st.columns([1, 2, 1], vertical_alignment="bottom")
     page = number.number_input(f"Page (1–{last})", min_value=1, max_value=last, key=state.PAGE,
@@ -43,9 +43,9 @@ with tree:
         st.caption("Cited in your chat: " + ", ".join(f"p.{book.label(n)}" for n in sorted(cited)))
     with st.container(height=640, border=False):
         for index, (chapter, sections) in enumerate(outline_tree(book.outline)):
-            with st.expander(components.escape(chapter.display_title),
-                             expanded=chapter.start_page <= page <= chapter.end_page):
-                for position, entry in enumerate([chapter, *sections]):
+            with st.expander(components.escape(chapter.display_title), key=f"chapter-{book.book_id}-{index}",
+                             expanded=chapter.start_page <= page <= chapter.end_page, on_change="rerun") as box:
+                for position, entry in enumerate([chapter, *sections] if box.open else []):  # drawn when open
                     st.button(components.escape(entry.display_title), key=f"toc-{index}-{position}",
                               type="primary" if entry == section else "tertiary",
                               icon=":material/bookmark:" if any(entry.start_page <= n <= entry.end_page for n in cited)

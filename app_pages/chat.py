@@ -19,8 +19,8 @@ if problem:
     components.show_error(problem)
     st.caption("Until this is fixed, answers quote the book's most relevant sentences (no language model).")
 
-for item in exchanges:
-    components.exchange(item, book)
+for position, item in enumerate(exchanges, start=1):
+    components.exchange(item, book, latest=position == len(exchanges))
 
 question = st.chat_input(f"Ask about {book.manifest.title}…")
 if question and question.strip():
@@ -41,6 +41,7 @@ if question and question.strip():
         else:
             components.answer_details(answer, book)
             exchanges.append(Exchange(question, answer, scope=scope_label))
+            state.remember_question(answer.rewritten_query or question)  # what the inspector should search
 
 # drawn last, into the toolbar at the top, so that they include the answer just given
 clear_column.button("Clear", icon=":material/delete_sweep:", on_click=state.clear_conversation, args=(book.book_id,),

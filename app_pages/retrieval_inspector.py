@@ -37,20 +37,6 @@ if other:
 else:
     row = components.hits_table(hits, book, key=f"table-{mode}")
 components.score_chart(hits)
-row = row if row is not None and row < len(hits) else None
-hit = hits[row or 0]
-st.subheader(f"#{hit.rank} · p.{book.label(hit.chunk.page_start)} · "
-             + components.escape(" > ".join(hit.chunk.section_path) or "—"), anchor=False)
+components.hit_detail(hits[row or 0], book, query)
 if row is None:
     st.caption("Select a row of the table to inspect another passage.")
-text_column, page_column = st.columns(2)
-with text_column:
-    if hit.chunk.kind == "code":
-        st.code(hit.chunk.text, language="python")
-    else:
-        st.markdown(components.highlighted(hit.chunk.text, query))
-with page_column:
-    pages = list(range(hit.chunk.page_start, hit.chunk.page_end + 1))
-    page = st.segmented_control("Page", pages, default=pages[0], format_func=book.label, required=True) \
-        if len(pages) > 1 else pages[0]
-    components.page_image(book, page, highlight=[hit.chunk.text])

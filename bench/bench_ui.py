@@ -2,7 +2,7 @@
 switching pages with everything cached, and the server's peak memory with a book loaded and used.
 
     BOOKQA_DATA_DIR=/tmp/bookqa-d2l .venv/bin/python -m bookqa index ../shared/books/d2l-zh.pdf   # once
-    .venv/bin/python -m bench.bench_ui --data-dir /tmp/bookqa-d2l [--rounds 5]
+    .venv/bin/python -m bench.bench_ui --data-dir /tmp/bookqa-d2l [--rounds 5] [--screenshots docs/screenshots]
 
 Without --data-dir the sample book is built into a temporary library. Targets: first render under 3 s,
 a page switch under 0.5 s. Times are measured in the browser, from the navigation to the page shown and the
@@ -119,24 +119,53 @@ def script_times(data_dir: Path, rounds: int, question: str) -> dict:
             "script_run_median_by_page_s": {t: round(statistics.median(v[1:]), 3) for t, v in runs.items()}}
 
 
-def run(data_dir: Path, rounds: int, question: str, log: Path) -> dict:
+def run(data_dir: Path, rounds: int, question: str, follow_up: str, shots: Path | None, log: Path) -> dict:
     manifests = Library(Settings(data_dir=data_dir)).manifests()
     figures: dict = {"book": manifests[0].title, "pages": manifests[0].page_count, "chunks": manifests[0].chunks}
     env = {"BOOKQA_DATA_DIR": str(data_dir), "BOOKQA_BACKEND": "extractive"}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         with AppServer(env, log) as server:
-            figures.update(measure_app(server, browser, rounds, question))
+            figures.update(measure_app(server, browser, rounds, question, follow_up, shots))
         figures.update(baseline(log.parent / "baseline", rounds, browser))
         browser.close()
     figures.update(script_times(data_dir, rounds, question))
     return figures
 
 
-def measure_app(server: AppServer, browser, rounds: int, question: str) -> dict:
+def take_screenshots(page: Page, folder: Path, follow_up: str) -> None:
+    """Screenshots for the README: the chat after a follow-up, the page its first source opens, the inspector
+    and the overview (each taken once the app is idle)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    box = page.get_by_test_id("stChatInput").locator("textarea")
+    box.fill(follow_up)
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").nth(3)
+    answer.get_by_test_id("stPageLink").first.wait_for(timeout=WAIT_MS)
+    settled(page, "Chat")
+    page.mouse.move(800, 500)
+    page.mouse.wheel(0, -20_000)  # back to the top of the conversation
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(folder / "chat.png"))
+    answer.get_by_test_id("stPageLink").first.click()
+    page.get_by_test_id("stImage").wait_for(timeout=WAIT_MS)
+    settled(page, "Chapter browser")
+    page.screenshot(path=str(folder / "chapter-browser.png"))
+    page.get_by_test_id("stSidebarNav").get_by_text("Retrieval inspector", exact=True).click()
+    page.get_by_test_id("stImage").wait_for(timeout=WAIT_MS)
+    settled(page, "Retrieval inspector")
+    page.wait_for_timeout(1000)  # the table draws on a canvas after the app is idle
+    page.screenshot(path=str(folder / "retrieval-inspector.png"))
+    page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+    page.get_by_test_id("stPlotlyChart").wait_for(timeout=WAIT_MS)
+    settled(page, "Overview")
+    page.screenshot(path=str(folder / "overview.png"))
+
+
+def measure_app(server: AppServer, browser, rounds: int, question: str, follow_up: str, shots: Path | None) -> dict:
     """First render, first answer, page switches and peak memory of BookQA's server."""
     figures = {"server_start_s": round(server.started_s, 2), "rss_after_start_mb": round(peak_rss_mb(server.pid), 1)}
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
     started = time.perf_counter()
     page.goto(server.url)
     page.get_by_test_id("stMetric").first.wait_for(timeout=WAIT_MS)
@@ -158,6 +187,8 @@ def measure_app(server: AppServer, browser, rounds: int, question: str) -> dict:
     page.get_by_test_id("stChatMessage").nth(1).get_by_test_id("stPageLink").first.wait_for(timeout=WAIT_MS)
     settled(page, "Chat")
     figures["first_answer_s"] = round(time.perf_counter() - started, 2)
+    if shots:
+        take_screenshots(page, shots, follow_up)
     for link, title in PAGES.items():  # first visits: the inspector searches, the browser renders a page
         nav.get_by_text(link, exact=True).click()
         settled(page, title)
@@ -171,14 +202,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="a library with the book to load (default: the sample book)")
     parser.add_argument("--rounds", type=int, default=5, help="page switches per page")
-    parser.add_argument("--question", default="什么是稠密连接网络（DenseNet）？")
+    parser.add_argument("--question", default="稠密连接网络（DenseNet）和ResNet有什么区别？")
+    parser.add_argument("--follow-up", default="它的过渡层是做什么的？", help="asked when taking screenshots")
+    parser.add_argument("--screenshots", type=Path, help="save README screenshots to this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         data_dir = args.data_dir
         if data_dir is None:
             data_dir = Path(tmp) / "data"
             add_sample(Library(Settings(data_dir=data_dir)))
-        figures = run(data_dir, args.rounds, args.question, Path(tmp) / "server.log")
+        figures = run(data_dir, args.rounds, args.question, args.follow_up, args.screenshots, Path(tmp) / "server.log")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ui.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
     width = max(map(len, figures))

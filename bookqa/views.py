@@ -84,7 +84,7 @@ def left_out_summary(manifest: Manifest) -> dict[str, int]:
 
 def hit_rows(hits: Sequence[Hit], book: Book) -> list[dict[str, Any]]:
     """One flat row per hit for the retrieval table: rank, each signal's score and rank (None where that
-    signal missed the passage), page label, section, kind and a short text preview."""
+    signal missed the passage), page label, its own section's title, kind and a short text preview."""
     rows = []
     for hit in hits:
         data = hit_to_json(hit, book)
@@ -95,7 +95,7 @@ def hit_rows(hits: Sequence[Hit], book: Book) -> list[dict[str, Any]]:
             "dense_rank": scores.get("dense_rank"),
             "keyword_rank": scores.get("keyword_rank"),
             "page": data["page_label"],
-            "section": " > ".join(data["section"]),
+            "section": data["section"][-1] if data["section"] else "",
             "kind": data["kind"],
             "preview": " ".join(data["text"].split())[:PREVIEW_CHARS],
         })

@@ -99,7 +99,7 @@ def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
     rows = hit_rows(hits, b)
     assert rows[0] == {
         "rank": 1, "fused": 0.0325, "dense": 0.91, "keyword": 2.5, "dense_rank": 1, "keyword_rank": 1,
-        "page": "4", "section": "2 卷积神经网络 > 2.1 卷积层", "kind": "prose", "preview": "卷积核在输入上滑动",
+        "page": "4", "section": "2.1 卷积层", "kind": "prose", "preview": "卷积核在输入上滑动",
     }
     assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None
     assert score_rows(hits) == [

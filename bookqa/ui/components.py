@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Callable, Sequence
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -199,8 +198,8 @@ def source_list(hits: Sequence[Hit], book: Book) -> None:
         st.caption(f"score {hit.score:.3f} · {escape(excerpt)}")
 
 
-def answer_details(answer: Answer, book: Book) -> None:
-    """Under an answer: the rewritten query, the flags, and the sources."""
+def answer_details(answer: Answer, book: Book, expanded: bool = True) -> None:
+    """Under an answer: the rewritten query, the flags, and the sources (``expanded``: shown open)."""
     if answer.rewritten_query:
         st.caption(f":material/edit_note: Follow-up searched as: {escape(answer.rewritten_query)}")
     if answer.low_confidence:
@@ -209,12 +208,12 @@ def answer_details(answer: Answer, book: Book) -> None:
     if answer.backend == "extractive":
         st.badge("Quoted from the book: no language model", icon=":material/format_quote:", color="gray")
     if answer.hits:
-        with st.expander(f"Sources ({len(answer.hits)})", expanded=True):
+        with st.expander(f"Sources ({len(answer.hits)})", expanded=expanded):
             source_list(answer.hits, book)
 
 
-def exchange(item: Exchange, book: Book) -> None:
-    """One question and its answer (or error) as chat messages."""
+def exchange(item: Exchange, book: Book, latest: bool) -> None:
+    """One question and its answer (or error) as chat messages; the ``latest`` one shows its sources open."""
     with st.chat_message("user"):
         st.markdown(escape(item.question))
         if item.scope:
@@ -224,12 +223,31 @@ def exchange(item: Exchange, book: Book) -> None:
             st.error(escape(item.error or "No answer."), icon=":material/error:")
         else:
             st.markdown(item.answer.text)
-            answer_details(item.answer, book)
+            answer_details(item.answer, book, expanded=latest)
+
+
+def hit_detail(hit: Hit, book: Book, query: str) -> None:
+    """One hit in full: its text with the query's terms highlighted, beside its page with the passage marked."""
+    path = hit.chunk.section_path
+    st.subheader(f"#{hit.rank} · p.{escape(book.label(hit.chunk.page_start))} · {escape(path[-1] if path else '—')}",
+                 anchor=False)
+    st.caption(escape(" > ".join(path)))
+    text_column, page_column = st.columns(2)
+    if hit.chunk.kind == "code":
+        text_column.code(hit.chunk.text, language="python")
+    else:
+        text_column.markdown(highlighted(hit.chunk.text, query))
+    with page_column:
+        pages = list(range(hit.chunk.page_start, hit.chunk.page_end + 1))
+        page = pages[0] if len(pages) == 1 else st.segmented_control(
+            "Page", pages, default=pages[0], format_func=book.label, required=True
+        )
+        page_image(book, page, highlight=[hit.chunk.text])
 
 
 def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = True) -> int | None:
     """The hits as a table with every signal's score and rank; returns the selected row (None: none)."""
-    frame = pd.DataFrame(views.hit_rows(hits, book))
+    rows = views.hit_rows(hits, book)
     config = {
         "rank": st.column_config.NumberColumn("Rank", width="small"),
         "fused": st.column_config.NumberColumn("Fused", format="%.4f", help="Reciprocal rank fusion score"),
@@ -243,14 +261,14 @@ def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = Tru
         "preview": st.column_config.TextColumn("Text", width="large"),
     }
     if not selectable:
-        st.dataframe(frame, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key)
+        st.dataframe(rows, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key)
         return None
     event = st.dataframe(
-        frame, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key, on_select="rerun",
+        rows, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key, on_select="rerun",
         selection_mode="single-row",
     )
     rows = event.selection.rows
-    return rows[0] if rows else None
+    return rows[0] if rows and rows[0] < len(hits) else None
 
 
 def score_chart(hits: Sequence[Hit]) -> None:

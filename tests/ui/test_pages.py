@@ -103,6 +103,20 @@ def test_a_backend_that_cannot_be_reached_is_explained_and_the_chat_kept(
         st.cache_resource.clear()
 
 
+def test_a_model_that_cannot_be_loaded_is_explained_and_answers_go_on_without_it(
+    app_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_environment(monkeypatch, backend="transformers", llm_model="/nowhere/glm-4-9b-chat-hf")
+    try:
+        at = AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
+        ask(at, "什么是DenseNet？")
+        assert not at.exception
+        assert "No model folder at /nowhere" in " ".join(texts(at.error)).replace("\\", "")
+        assert "[p." in at.chat_message[1].markdown[0].value  # answered by quoting the book
+    finally:
+        st.cache_resource.clear()
+
+
 def test_the_inspector_shows_table_chart_text_and_page(app: AppTest) -> None:
     ask(app, "DenseNet 的过渡层")
     app.switch_page(INSPECTOR).run()
