@@ -88,6 +88,10 @@ class Tokenizer:
         self.extra_words: tuple[str, ...] = tuple(dict.fromkeys(w.strip().lower() for w in extra_words if w.strip()))
         self._jieba = _new_tokenizer(self.extra_words)
 
+    def words(self, text: str) -> list[str]:
+        """``text`` cut into words by jieba's precise mode (stop words kept, nothing lower-cased)."""
+        return list(self._jieba.cut(text, HMM=False))
+
     def __call__(self, text: str) -> list[str]:
         """The tokens of ``text``, in order."""
         tokens: list[str] = []
@@ -130,6 +134,10 @@ class KeywordIndex:
     def tokenize(self, text: str) -> list[str]:
         """The tokens ``text`` is indexed or searched with."""
         return self._tokenizer(text)
+
+    def words(self, text: str) -> list[str]:
+        """``text`` cut into words with this index's dictionary (see :meth:`Tokenizer.words`)."""
+        return self._tokenizer.words(text)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` documents that score best for ``query``, best first.

@@ -9,7 +9,7 @@ from bookqa.config import Settings
 from bookqa.embedding import FakeEmbedder
 from bookqa.errors import IndexMismatchError
 from bookqa.keyword_index import KeywordIndex
-from bookqa.retrieval import Retriever, Scope, build_indexes, index_text, merge_chunks, merge_scores, score_breakdown
+from bookqa.retrieval import TITLE_BOOST, Retriever, Scope, build_indexes, index_text, merge_chunks, merge_scores, score_breakdown
 from bookqa.types import Chunk
 from bookqa.vector_index import VectorIndex
 
@@ -83,11 +83,36 @@ def test_score_is_the_signal_of_the_mode(retriever):
 def test_hybrid_score_breakdown(retriever):
     hits = retriever.search("什么是DenseNet", mode="hybrid")
     assert ids(hits) == ["b:00004+00005", "b:00001", "b:00009"]
-    assert set(hits[0].scores) == SIGNAL_KEYS  # found by both signals
-    assert set(hits[1].scores) == {"dense", "dense_rank", "fused"}  # the keyword search missed it
+    assert set(hits[0].scores) == SIGNAL_KEYS | {"title"}  # found by both signals, under the title "稠密连接网络（DenseNet）"
+    assert hits[0].scores["title"] == 1.0
+    assert set(hits[1].scores) == {"dense", "dense_rank", "fused"}  # the keyword search missed it, no title match
     for hit in hits:
         ranks = [hit.scores[key] for key in ("dense_rank", "keyword_rank") if key in hit.scores]
-        assert hit.score == pytest.approx(sum(1 / (60 + rank) for rank in ranks))
+        rrf = sum(1 / (60 + rank) for rank in ranks)
+        assert hit.score == pytest.approx(rrf * (1 + TITLE_BOOST * hit.scores.get("title", 0)))
+
+
+def test_a_matching_section_title_lifts_its_chunks(indexes, embedder):
+    hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10)
+    best = {hit.chunk.section_number for hit in hits if hit.scores.get("title") == 1.0}
+    assert best == {"7.6"}  # "7.6 残差网络（ResNet）"; titles that share only 网络 match less
+    assert all(hit.scores.get("title", 0) < 1.0 for hit in hits if hit.chunk.section_number != "7.6")
+    assert hits[0].chunk.id == "b:00002+00003"
+    untitled = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10, mode="keyword")
+    assert all("title" not in hit.scores for hit in untitled)  # titles take part in hybrid mode only
+
+
+def test_an_english_question_also_searches_the_books_own_chinese_term(embedder):
+    chunks = [
+        chunk(0, "这里的诀窍是框架的延后初始化（defers initialization），即直到数据第一次通过模型传递时，框架才会推断出每个层的大小。", 200, ("5 深度学习计算", "5.3 延后初始化"), "5.3"),
+        chunk(1, "权重衰减（weight decay）是最广泛使用的正则化技术之一。", 150, ("4 多层感知机", "4.5 权重衰减"), "4.5"),
+        chunk(2, "We initialize the weights with random values drawn from a normal distribution.", 99, ("3 线性神经网络", "3.2 线性回归"), "3.2"),
+    ]
+    retriever = Retriever(chunks, *build_indexes(chunks, embedder), embedder, SETTINGS)
+    assert retriever.expand("When is a deferred initialization done?") == "When is a deferred initialization done? 延后初始化"
+    assert retriever.expand("什么是权重衰减") == "什么是权重衰减"
+    hits = retriever.search("When is a deferred initialization done?", mode="keyword")
+    assert ids(hits)[0] == "b:00000"
 
 
 def test_reciprocal_rank_fusion_by_hand():
