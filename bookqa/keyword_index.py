@@ -40,6 +40,8 @@ STOPWORDS = frozenset(
     " why how when where if than then so such".split()
 )
 
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its logger to DEBUG: every index build would print
+
 _dictionary_lock = threading.Lock()
 _dictionary: tuple[dict[str, int], int] | None = None
 

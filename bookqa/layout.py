@@ -1,7 +1,9 @@
 """The printed lines of each page, with position and font: what cleaning and chunking reason about.
 
 A ``Row`` is one printed line: PyMuPDF lines that sit side by side on one baseline (a word and its
-superscript, a formula and its number) are merged, and footnote marks glued to a word are dropped.
+superscript, a formula and its number) are merged, and footnote marks glued to a word are dropped; a line
+that is nothing but one such marked word is the label of a link printed as a footnote ("Discussions96") and
+is dropped whole.
 Row order is PyMuPDF's reading order, which suits single-column books.
 """
 
@@ -21,6 +23,7 @@ Progress = Callable[[int, int], None]
 
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
 _MONOSPACE_FONT = re.compile(r"mono|cour|consol|inconsolata|menlo|typewriter|code|^cmtt|^lmtt|fixed", re.IGNORECASE)
+_LINK_LABEL = re.compile(r"[A-Za-z]+")
 _MONOSPACED = 8
 _BOLD = 16
 
@@ -125,7 +128,7 @@ def _make_row(lines: list[dict]) -> Row:
     pieces: list[str] = []
     sizes: dict[float, float] = {}
     bold = mono = total = 0.0
-    mono_start = False
+    mono_start = marked = False
     previous_end = None
     for span in spans:
         piece = span["text"]
@@ -133,6 +136,7 @@ def _make_row(lines: list[dict]) -> Row:
         size = span["size"]
         if piece.isdigit() and pieces and _is_footnote_mark(size, main_size, pieces[-1]):
             previous_end = x1
+            marked = True
             continue
         if piece.isspace() and pieces and is_cjk(pieces[-1][-1:]):
             continue  # a space after Chinese text (often left behind by a footnote mark)
@@ -153,8 +157,11 @@ def _make_row(lines: list[dict]) -> Row:
         if total == weight:
             mono_start = is_mono
     x0s, y0s, x1s, y1s = zip(*(line["bbox"] for line in lines))
+    text = normalize_chars("".join(pieces)).replace("\n", " ").strip()
+    if marked and _LINK_LABEL.fullmatch(text):
+        text = ""
     return Row(
-        text=normalize_chars("".join(pieces)).replace("\n", " ").strip(),
+        text=text,
         x0=min(x0s),
         y0=min(y0s),
         x1=max(x1s),

@@ -91,3 +91,15 @@ def test_numbered_headings_and_section_titles_are_not_quoted() -> None:
     text = "7.7.1 从ResNet到DenseNet\n7.7 稠密连接网络（DenseNet）\nDenseNet在通道维上连结输入与输出。"
     headed = chunk("00013", text, 269, 269, ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）"), "7.7")
     assert [q.text for q in ExtractiveBackend().select("DenseNet", [hit(headed, 1)], PAGES)] == ["DenseNet在通道维上连结输入与输出。"]
+
+
+def test_exercises_and_lead_ins_are_not_quoted() -> None:
+    text = (
+        "稠密网络主要由稠密块和过渡层构成：\n"
+        "稠密块定义如何连接输入和输出，过渡层则控制通道数量。\n"
+        "小结\n• 在跨层连接上，DenseNet在通道维上连结输入与输出。\n"
+        "练习\n1. 为什么DenseNet的过渡层使用平均汇聚层而不是最大汇聚层？\n2. 应用DenseNet的思想设计一个模型。"
+    )
+    section = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
+    quotes = ExtractiveBackend().select("DenseNet 过渡层", [hit(chunk("00014", text, 269, 269, section, "7.7"), 1)], PAGES)
+    assert [q.text for q in quotes] == ["稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "• 在跨层连接上，DenseNet在通道维上连结输入与输出。"]

@@ -1,6 +1,7 @@
 """The extractive backend: no language model, an answer made of the book's own sentences.
 
-Sentences of the retrieved prose passages (headings left out) are scored by the question's key terms they
+Sentences of the retrieved prose passages (headings, the exercises that end a section, and sentences that only
+lead into a formula, list or listing with a colon left out) are scored by the question's key terms they
 contain (each term weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs
 "模型"), with a bonus for the passage's rank. Each matching passage gives its best sentence first, so the
 answer shows every source that has something to say; the rest of the budget goes by score. The sentences
@@ -33,6 +34,9 @@ MAX_SENTENCE_CHARS = 300
 _SPACE = re.compile(r"\s+")
 _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
 """A numbered heading line ("4.8.1 梯度消失和梯度爆炸"): not a sentence worth quoting."""
+EXERCISES = frozenset({"练习", "习题", "Exercises"})
+"""Headings of the exercises at the end of a section: what follows asks questions, it does not answer them."""
+_LEAD_IN = ("：", ":")
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,14 @@ class ExtractiveBackend(Backend):
             return []
         out = []
         for position, sentence in enumerate(split_sentences(chunk.text)):
-            if len(sentence) < MIN_SENTENCE_CHARS or _HEADING.match(sentence) or sentence in chunk.section_path:
+            if sentence in EXERCISES:
+                break
+            if (
+                len(sentence) < MIN_SENTENCE_CHARS
+                or _HEADING.match(sentence)
+                or sentence in chunk.section_path
+                or sentence.endswith(_LEAD_IN)
+            ):
                 continue
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
             out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
