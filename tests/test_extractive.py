@@ -102,4 +102,4 @@ def test_exercises_and_lead_ins_are_not_quoted() -> None:
     )
     section = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
     quotes = ExtractiveBackend().select("DenseNet 过渡层", [hit(chunk("00014", text, 269, 269, section, "7.7"), 1)], PAGES)
-    assert [q.text for q in quotes] == ["稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "• 在跨层连接上，DenseNet在通道维上连结输入与输出。"]
+    assert [q.text for q in quotes] == ["稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "在跨层连接上，DenseNet在通道维上连结输入与输出。"]

@@ -158,6 +158,7 @@ class ExtractiveBackend(Backend):
                 or sentence.endswith(_LEAD_IN)
             ):
                 continue
+            sentence = sentence.lstrip("•·‧ ")  # a summary's bullet: the answer makes its own list
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
             out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
         return out
