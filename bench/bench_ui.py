@@ -143,8 +143,7 @@ def take_screenshots(page: Page, folder: Path, follow_up: str) -> None:
     answer = page.get_by_test_id("stChatMessage").nth(3)
     answer.get_by_test_id("stPageLink").first.wait_for(timeout=WAIT_MS)
     settled(page, "Chat")
-    page.mouse.move(800, 500)
-    page.mouse.wheel(0, -20_000)  # back to the top of the conversation
+    page.get_by_test_id("stAppScrollToBottomContainer").evaluate("box => box.scrollTo(0, 0)")  # the conversation's top
     page.wait_for_timeout(500)
     page.screenshot(path=str(folder / "chat.png"))
     answer.get_by_test_id("stPageLink").first.click()

@@ -113,7 +113,7 @@ def score_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:
 
 
 def term_spans(text: str, query: str) -> list[tuple[str, bool]]:
-    """``text`` cut into ``(piece, matched)`` spans, where matched pieces are the query's content terms
+    """``text`` cut into ``(piece, matched)`` spans, where matched pieces are runs of the query's content terms
     (case-insensitive, longest term first). Joined, the pieces give ``text`` back."""
     from bookqa.lang import terms  # jieba: loaded when a query is first highlighted
 
@@ -126,7 +126,10 @@ def term_spans(text: str, query: str) -> list[tuple[str, bool]]:
     for match in pattern.finditer(text):
         if match.start() > position:
             spans.append((text[position : match.start()], False))
-        spans.append((match.group(), True))
+        if spans and spans[-1][1] and match.start() == position:  # adjacent terms ("稠密" "连接") read as one
+            spans[-1] = (spans[-1][0] + match.group(), True)
+        else:
+            spans.append((match.group(), True))
         position = match.end()
     if position < len(text):
         spans.append((text[position:], False))

@@ -60,8 +60,7 @@ def test_ask_and_follow_a_source_to_its_page(browser, tmp_path: Path, embedded_m
     with serve(data, tmp_path / "server.log") as server:
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
         page.goto(server.url)
-        page.get_by_text("The library is empty").wait_for(timeout=WAIT_MS)
-        page.get_by_role("button", name="Add the sample book").click()
+        page.get_by_role("button", name="Add the sample book").click(timeout=WAIT_MS)
         page.get_by_text("Passages per chapter").wait_for(timeout=WAIT_MS)
         shoot(page, "overview")
 
