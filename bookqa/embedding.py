@@ -288,6 +288,7 @@ def resolve_device(setting: str) -> str:
 
 def _load_sentence_transformer(name: str, location: str, device: str, local_only: bool) -> SentenceTransformer:
     sentence_transformers = _import("sentence_transformers")
+    _import("transformers").utils.logging.disable_progress_bar()  # a "Loading weights" bar on every load otherwise
     try:
         return sentence_transformers.SentenceTransformer(location, device=device, local_files_only=local_only)
     except Exception as exc:  # a model folder can fail in many ways; the user needs the cause, not a traceback
