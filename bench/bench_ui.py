@@ -143,9 +143,11 @@ def take_screenshots(page: Page, folder: Path, follow_up: str) -> None:
     answer = page.get_by_test_id("stChatMessage").nth(3)
     answer.get_by_test_id("stPageLink").first.wait_for(timeout=WAIT_MS)
     settled(page, "Chat")
-    page.get_by_test_id("stAppScrollToBottomContainer").evaluate("box => box.scrollTo(0, 0)")  # the conversation's top
-    page.wait_for_timeout(500)
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2000})  # the whole conversation
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(folder / "chat.png"))
+    page.set_viewport_size(size)
     answer.get_by_test_id("stPageLink").first.click()
     page.get_by_test_id("stImage").wait_for(timeout=WAIT_MS)
     settled(page, "Chapter browser")
