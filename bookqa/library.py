@@ -213,7 +213,7 @@ class Library:
             return existing, False
         if existing:
             logger.info("rebuilding %s: %s", existing.book_id, existing.mismatch(self.settings) or "asked to")
-        book_id = existing.book_id if existing else make_book_id(name or path.stem, sha)
+        book_id = existing.book_id if existing else make_book_id(Path(name).stem if name else path.stem, sha)
         manifest = self._build(path, sha, book_id, name or path.name, embedder, progress)
         return manifest, True
 
