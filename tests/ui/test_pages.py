@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
 from bookqa.library import Library
+from bookqa.sample import build_sample_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -189,7 +190,7 @@ def empty_app(app_environment: Path, tmp_path: Path, embedded_models_dir: Path,
     st.cache_data.clear()
 
 
-def test_an_empty_library_offers_the_sample_book(empty_app: AppTest) -> None:
+def test_an_empty_library_offers_the_sample_book_and_a_book_can_be_removed(empty_app: AppTest) -> None:
     assert not empty_app.exception
     assert "library is empty" in empty_app.markdown[0].value
     for page in (CHAT, INSPECTOR, BROWSER):
@@ -200,4 +201,21 @@ def test_an_empty_library_offers_the_sample_book(empty_app: AppTest) -> None:
     empty_app.run()
     assert not empty_app.exception
     assert empty_app.header[0].value == "深度学习小册：BookQA 示例书"
+    next(b for b in empty_app.button if b.label == "Remove for good").click().run()
+    empty_app.run()
+    assert "library is empty" in empty_app.markdown[0].value
+
+
+def test_an_uploaded_pdf_is_indexed_and_selected(empty_app: AppTest) -> None:
+    empty_app.sidebar.file_uploader[0].upload("我的书.pdf", build_sample_pdf(), "application/pdf").run()
+    assert not empty_app.exception
+    assert empty_app.header[0].value == "深度学习小册：BookQA 示例书"
+    assert empty_app.caption[0].value.startswith("我的书\\.pdf · book id `book-")  # the name is shown, not used
+    assert any("Added" in s.value for s in empty_app.success)
+
+
+def test_a_question_the_book_does_not_cover_is_flagged(app: AppTest) -> None:
+    ask(app, "量子色动力学中的夸克禁闭是什么？")
+    assert not app.exception
+    assert any("does not seem to cover" in w.value for w in app.warning)
 
