@@ -67,5 +67,5 @@ for item in manifests:
                     components.show_error(error)
                 else:
                     resources.forget_books()
-                    state.notify("success", f"Removed {item.title}.")
+                    state.notify(f"Removed {item.title}.")
                     st.rerun()

@@ -142,7 +142,7 @@ def upload_box() -> None:
     state.next_upload_round()
     if manifest is not None:
         state.select_book(manifest.book_id)
-        state.notify("success", f"Added {manifest.title}.")
+        state.notify(f"Added {manifest.title}.")
         st.rerun()
 
 
@@ -163,11 +163,10 @@ def status_lines(manifest: Manifest | None) -> None:
 
 
 def notice() -> None:
-    """The message left by the previous run (a book added, an upload refused), shown once."""
-    found = state.take_notice()
-    if found:
-        kind, text = found
-        (st.success if kind == "success" else st.error)(escape(text))
+    """The message left by the previous run (a book added or removed), shown once."""
+    text = state.take_notice()
+    if text:
+        st.success(escape(text), icon=":material/check:")
 
 
 # ------------------------------------------------------------------------------------------------ search

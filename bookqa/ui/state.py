@@ -111,10 +111,10 @@ def next_upload_round() -> None:
     st.session_state[_UPLOAD_ROUND] = upload_round() + 1
 
 
-def notify(kind: str, text: str) -> None:
-    """Show ``text`` once on the next run (``kind``: "success" or "error")."""
-    st.session_state[_NOTICE] = (kind, text)
+def notify(text: str) -> None:
+    """Show ``text`` (a success) once, on the next run."""
+    st.session_state[_NOTICE] = text
 
 
-def take_notice() -> tuple[str, str] | None:
+def take_notice() -> str | None:
     return st.session_state.pop(_NOTICE, None)
