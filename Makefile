@@ -26,7 +26,8 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.bench_core
+	$(BIN)/python -m bench.bench_answers
 
 clean-venv:
 	rm -rf $(VENV)
