@@ -92,18 +92,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
-    from bookqa.evaluation import load_questions
+    from bookqa.evaluation import load_questions, retrieval_query
 
     questions = load_questions(args.queries)
     book.retriever.search("warm up", k=1, mode=args.mode)  # first call loads lazily; timings below exclude it
     for question in questions:
-        rewritten = standalone_query(question)
+        query = retrieval_query(question)
         started = time.perf_counter()
-        hits = book.retriever.search(rewritten or question.query, k=args.k, mode=args.mode, scope=scope)
+        hits = book.retriever.search(query, k=args.k, mode=args.mode, scope=scope)
         ms = (time.perf_counter() - started) * 1000
         row = {"id": question.id, "query": question.query, "ms": round(ms, 2), "hits": [hit_to_json(h, book) for h in hits]}
-        if rewritten:
-            row["rewritten_query"] = rewritten
+        if query != question.query:
+            row["rewritten_query"] = query
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
@@ -131,14 +131,14 @@ def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions
+    from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions, retrieval_query
 
     book = _open_book(args.book, settings)
     questions = load_questions(args.questions)
     depth = max(10, args.k)
 
     def ours(question: Any) -> list[Hit]:
-        return book.retriever.search(standalone_query(question) or question.query, k=depth, mode=args.mode)
+        return book.retriever.search(retrieval_query(question), k=depth, mode=args.mode)
 
     reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
     if args.baseline:
@@ -224,13 +224,6 @@ def _read_history(path: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def standalone_query(question: Any) -> str | None:
-    """The rule-based standalone rewrite of a follow-up question row (one with a history), else None."""
-    from bookqa.rewrite import rewrite_query
-
-    return rewrite_query(question.query, question.history) if question.history else None
-
-
 def answer_to_json(answer: Any, book: Any) -> dict[str, Any]:
     """An answer as ``ask --json`` prints it; ``citations`` are the physical pages the answer cites."""
     return {

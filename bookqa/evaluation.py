@@ -140,6 +140,14 @@ def _question_from_row(row: dict) -> Question:
     )
 
 
+def retrieval_query(question: Question) -> str:
+    """What is searched for ``question``: a follow-up (a row with a history) rewritten into a standalone query
+    by the rule (:func:`bookqa.rewrite.rewrite_query` without a model), else the query as it is."""
+    from bookqa.rewrite import rewrite_query
+
+    return (rewrite_query(question.query, question.history) if question.history else None) or question.query
+
+
 def squash(text: str) -> str:
     """NFKC with all whitespace removed: the form evidence strings are compared in."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
