@@ -340,6 +340,8 @@ class _StageBars:
 
         bar = self.bars.get(stage)
         if bar is None:
+            for finished in self.bars.values():  # a new stage begins: the earlier ones are done
+                finished.close()
             bar = self.bars[stage] = tqdm(total=total, desc=self.LABELS.get(stage, stage), unit="", file=sys.stderr, leave=True)
         bar.update(done - bar.n)
 
