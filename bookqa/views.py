@@ -17,7 +17,7 @@ from bookqa.types import Hit, Section
 if TYPE_CHECKING:  # retrieval (jieba, bm25s, FAISS) loads with the first search, not with the overview
     from bookqa.retrieval import Scope
 
-SIGNALS = ("fused", "dense", "keyword")
+SIGNALS = ("fused", "dense", "keyword", "title")
 PREVIEW_CHARS = 120
 
 

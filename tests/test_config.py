@@ -34,6 +34,8 @@ def test_overrides_win_over_environment():
         ({"BOOKQA_BACKEND": "gpt"}, "extractive"),
         ({"BOOKQA_CHUNK_OVERLAP": "600"}, "BOOKQA_CHUNK_OVERLAP"),
         ({"BOOKQA_TRUST_REMOTE_CODE": "maybe"}, "BOOKQA_TRUST_REMOTE_CODE"),
+        ({"BOOKQA_FUSION": "sum"}, "weighted, rrf"),
+        ({"BOOKQA_DENSE_WEIGHT": "1.5"}, "BOOKQA_DENSE_WEIGHT"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_fix(env, needle):

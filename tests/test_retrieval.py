@@ -9,7 +9,18 @@ from bookqa.config import Settings
 from bookqa.embedding import FakeEmbedder
 from bookqa.errors import IndexMismatchError
 from bookqa.keyword_index import KeywordIndex
-from bookqa.retrieval import TITLE_BOOST, Retriever, Scope, build_indexes, index_text, merge_chunks, merge_scores, score_breakdown
+from bookqa.retrieval import (
+    TITLE_BOOST,
+    TITLE_WEIGHT,
+    Fusion,
+    Retriever,
+    Scope,
+    build_indexes,
+    index_text,
+    merge_chunks,
+    merge_scores,
+    score_breakdown,
+)
 from bookqa.types import Chunk
 from bookqa.vector_index import VectorIndex
 
@@ -36,7 +47,7 @@ CHUNKS = [
     chunk(9, "The Transformer is built entirely on attention, without recurrent or convolutional layers.", 387, ("10 注意力机制", "10.7 Transformer"), "10.7"),
 ]
 SETTINGS = Settings(top_k=3, candidates=3, rrf_k=60)
-SIGNAL_KEYS = {"dense", "dense_rank", "keyword", "keyword_rank", "fused"}
+SIGNAL_KEYS = {"dense", "dense_rank", "dense_norm", "keyword", "keyword_rank", "keyword_norm", "fused"}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +96,16 @@ def test_hybrid_score_breakdown(retriever):
     assert ids(hits) == ["b:00004+00005", "b:00001", "b:00009"]
     assert set(hits[0].scores) == SIGNAL_KEYS | {"title"}  # found by both signals, under the title "稠密连接网络（DenseNet）"
     assert hits[0].scores["title"] == 1.0
-    assert set(hits[1].scores) == {"dense", "dense_rank", "fused"}  # the keyword search missed it, no title match
+    assert set(hits[1].scores) == {"dense", "dense_rank", "dense_norm", "fused"}  # the keyword search missed it, no title match
+    for hit in hits:
+        signals = 0.5 * hit.scores.get("dense_norm", 0) + 0.5 * hit.scores.get("keyword_norm", 0)
+        assert hit.score == pytest.approx(signals + TITLE_WEIGHT * hit.scores.get("title", 0))
+    assert hits[0].scores["keyword_norm"] == 1.0 and hits[2].scores["dense_norm"] == 0.0  # the best and the last candidate
+
+
+def test_hybrid_with_reciprocal_rank_fusion(indexes, embedder):
+    hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(fusion="rrf")).search("什么是DenseNet")
+    assert ids(hits) == ["b:00004+00005", "b:00001", "b:00009"]
     for hit in hits:
         ranks = [hit.scores[key] for key in ("dense_rank", "keyword_rank") if key in hit.scores]
         rrf = sum(1 / (60 + rank) for rank in ranks)
@@ -118,15 +138,39 @@ def test_an_english_question_also_searches_the_books_own_chinese_term(embedder):
 def test_reciprocal_rank_fusion_by_hand():
     dense = (np.array([0.9, 0.8, 0.7], np.float32), np.array([4, 7, 2]))
     keyword = (np.array([12.0, 3.0], np.float32), np.array([7, 9]))
-    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, rrf_k=60)
+    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("rrf", rrf_k=60))
     assert breakdown[7] == {
-        "dense": pytest.approx(0.8), "dense_rank": 2, "keyword": 12.0, "keyword_rank": 1, "fused": pytest.approx(1 / 62 + 1 / 61)
+        "dense": pytest.approx(0.8), "dense_rank": 2, "dense_norm": pytest.approx(0.5),
+        "keyword": 12.0, "keyword_rank": 1, "keyword_norm": 1.0, "fused": pytest.approx(1 / 62 + 1 / 61),
     }
     assert breakdown[4]["fused"] == pytest.approx(1 / 61)
     assert breakdown[9]["fused"] == pytest.approx(1 / 62)
     assert breakdown[2]["fused"] == pytest.approx(1 / 63)
     assert sorted(breakdown, key=lambda p: -breakdown[p]["fused"]) == [7, 4, 9, 2]
-    assert "fused" not in score_breakdown({"dense": dense})[4]  # single-signal modes have no fused score
+    assert score_breakdown({"dense": dense})[4] == {"dense": pytest.approx(0.9), "dense_rank": 1}  # single-signal modes: no fusion
+
+
+def test_weighted_fusion_by_hand():
+    dense = (np.array([0.9, 0.8, 0.7], np.float32), np.array([4, 7, 2]))
+    keyword = (np.array([12.0, 3.0], np.float32), np.array([7, 9]))
+    titles = np.zeros(10, np.float32)
+    titles[2] = 1.0
+    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.6), titles)
+    # dense scaled from the last candidate (0.7 -> 0) to the best (0.9 -> 1); keyword from 0 to the best (12 -> 1)
+    assert breakdown[7]["fused"] == pytest.approx(0.6 * 0.5 + 0.4 * 1.0)
+    assert breakdown[4]["fused"] == pytest.approx(0.6)
+    assert breakdown[9]["fused"] == pytest.approx(0.4 * 0.25)
+    assert breakdown[2]["fused"] == pytest.approx(TITLE_WEIGHT)  # the last dense candidate, lifted by its title
+    assert sorted(breakdown, key=lambda p: -breakdown[p]["fused"]) == [7, 4, 2, 9]
+    single = score_breakdown({"dense": (np.array([0.5], np.float32), np.array([3]))}, Fusion())
+    assert single[3]["dense_norm"] == 1.0  # one candidate is the best one
+
+
+def test_fusion_checks_its_arguments():
+    with pytest.raises(ValueError, match="weighted"):
+        Fusion("sum")
+    with pytest.raises(ValueError, match="dense_weight"):
+        Fusion(dense_weight=1.5)
 
 
 def test_neighbours_merge_into_one_passage(retriever):
@@ -141,12 +185,14 @@ def test_neighbours_merge_into_one_passage(retriever):
     assert ids(retriever.search("过渡层", mode="hybrid")) == ["b:00006+00007", "b:00008"]
 
 
-def test_merged_scores_keep_each_signals_best_and_recompute_the_fused_score():
+def test_merged_scores_keep_each_signals_best_and_the_best_fused_score():
     merged = merge_scores(
-        [{"dense": 0.5, "dense_rank": 3, "fused": 1 / 63}, {"dense": 0.7, "dense_rank": 1, "keyword": 2.0, "keyword_rank": 4}],
-        rrf_k=60,
+        [
+            {"dense": 0.5, "dense_rank": 3, "dense_norm": 0.2, "fused": 0.4},
+            {"dense": 0.7, "dense_rank": 1, "dense_norm": 0.9, "keyword": 2.0, "keyword_rank": 4, "fused": 0.3},
+        ]
     )
-    assert merged == {"dense": 0.7, "dense_rank": 1, "keyword": 2.0, "keyword_rank": 4, "fused": pytest.approx(1 / 61 + 1 / 64)}
+    assert merged == {"dense": 0.7, "dense_rank": 1, "dense_norm": 0.9, "keyword": 2.0, "keyword_rank": 4, "fused": 0.4}
 
 
 def test_merge_chunks_without_overlap_joins_with_a_line_break():

@@ -93,20 +93,21 @@ def test_chapter_counts_and_left_out_summary() -> None:
 def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
     b = book()
     hits = [
-        Hit(b.chunks[2], 1, 0.0325, {"dense": 0.91, "dense_rank": 1, "keyword": 2.5, "keyword_rank": 1, "fused": 0.0325}),
-        Hit(b.chunks[0], 2, 0.0161, {"dense": 0.80, "dense_rank": 2, "fused": 0.0161}),
+        Hit(b.chunks[2], 1, 1.3, {"dense": 0.91, "dense_rank": 1, "keyword": 2.5, "keyword_rank": 1, "title": 1.0, "fused": 1.3}),
+        Hit(b.chunks[0], 2, 0.25, {"dense": 0.80, "dense_rank": 2, "fused": 0.25}),
     ]
     rows = hit_rows(hits, b)
     assert rows[0] == {
-        "rank": 1, "fused": 0.0325, "dense": 0.91, "keyword": 2.5, "dense_rank": 1, "keyword_rank": 1,
+        "rank": 1, "fused": 1.3, "dense": 0.91, "keyword": 2.5, "title": 1.0, "dense_rank": 1, "keyword_rank": 1,
         "page": "4", "section": "2.1 卷积层", "kind": "prose", "preview": "卷积核在输入上滑动",
     }
-    assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None
+    assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None and rows[1]["title"] is None
     assert score_rows(hits) == [
-        {"rank": 1, "signal": "fused", "score": 0.0325},
+        {"rank": 1, "signal": "fused", "score": 1.3},
         {"rank": 1, "signal": "dense", "score": 0.91},
         {"rank": 1, "signal": "keyword", "score": 2.5},
-        {"rank": 2, "signal": "fused", "score": 0.0161},
+        {"rank": 1, "signal": "title", "score": 1.0},
+        {"rank": 2, "signal": "fused", "score": 0.25},
         {"rank": 2, "signal": "dense", "score": 0.80},
     ]
 

@@ -29,10 +29,10 @@ BROWSER = "app_pages/chapter_browser.py"
 PAGE_ZOOM = 1.6
 PRIMARY = "#c2410c"
 """The theme's primary colour (.streamlit/config.toml), for charts."""
-SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d"}
+SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d", "title": "#7c3aed"}
 STAGES = {"parse": "Reading pages", "embed": "Embedding passages"}
 EXCERPT_CHARS = 120
-TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "kind", "preview")
+TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "title", "kind", "preview")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
@@ -249,11 +249,12 @@ def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = Tru
     rows = views.hit_rows(hits, book)
     config = {
         "rank": st.column_config.NumberColumn("Rank", width="small"),
-        "fused": st.column_config.NumberColumn("Fused", format="%.4f", help="Reciprocal rank fusion score"),
+        "fused": st.column_config.NumberColumn("Fused", format="%.3f", help=book.retriever.fusion.describe()),
         "dense": st.column_config.NumberColumn("Dense", format="%.3f", help="Cosine similarity of the embeddings"),
         "dense_rank": st.column_config.NumberColumn("Dense #", width="small"),
         "keyword": st.column_config.NumberColumn("Keyword", format="%.2f", help="BM25 score"),
         "keyword_rank": st.column_config.NumberColumn("Keyword #", width="small"),
+        "title": st.column_config.NumberColumn("Title", format="%.2f", help="How well the section titles match the query (1: the best-matching title of the book)"),
         "page": st.column_config.TextColumn("Page", width="small", help="Printed page label"),
         "section": st.column_config.TextColumn("Section", width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small"),
