@@ -31,7 +31,9 @@ from bookqa.types import Chunk, Page, Section
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
+bookqa.retrieval.index_text); a folder of another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
 

@@ -55,11 +55,14 @@ def normalize_query(text: str) -> str:
 
 
 def index_text(chunk: Chunk) -> str:
-    """What is embedded and keyword-indexed for ``chunk``: its own section's title, a line break, its text.
+    """What is embedded and keyword-indexed for ``chunk``: its section path ("7 现代卷积神经网络 > 7.7 稠密连接网络
+    （DenseNet） > 7.7.4 DenseNet模型"), a line break, its text; the text alone when it has no section.
 
-    On d2l-zh's 20 dev questions the title lifted dense MRR@10 from 0.62 to 0.75 and left keyword search level.
+    The path lets every chunk of a section carry its topic, also deep inside it. On d2l-zh with 164 questions
+    (bench/questions and the dev files), the own section's title alone against the whole path: MRR@10 0.88 -> 0.91,
+    section precision@5 0.61 -> 0.68; with no title at all, dense MRR@10 on the dev questions was 0.62 (0.75 with it).
     """
-    return f"{chunk.section_path[-1]}\n{chunk.text}" if chunk.section_path else chunk.text
+    return f"{' > '.join(chunk.section_path)}\n{chunk.text}" if chunk.section_path else chunk.text
 
 
 def build_indexes(

@@ -9,7 +9,7 @@ from bookqa.config import Settings
 from bookqa.embedding import FakeEmbedder
 from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
 from bookqa.ingest import ingest_pdf
-from bookqa.library import MANIFEST, Library, make_book_id
+from bookqa.library import FORMAT_VERSION, MANIFEST, Library, make_book_id
 from bookqa.retrieval import Retriever, Scope, build_indexes
 from pdf_factory import TINY_BOOK
 
@@ -44,7 +44,7 @@ def test_build_writes_plain_files_and_a_complete_manifest(library, built, tiny_b
     assert any(n.startswith("vectors/") for n in names) and any(n.startswith("keyword/") for n in names)
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
     data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    assert data["format_version"] == 1
+    assert data["format_version"] == FORMAT_VERSION == 2
     assert data["page_count"] == TINY_BOOK.page_count
     assert data["embedding_model"] == EMBEDDER.name and data["embedding_dim"] == 128
     assert data["chunk_size"] == 500 and data["chunk_overlap"] == 80

@@ -2,14 +2,15 @@
 
     python bench/questions/check_questions.py [--books DIR] [--dev DIR]
 
-extra_sections.jsonl: every gold entry must name a section of d2l-zh.sections.json
-with exactly that number, title and [start_page, end_page]; a follow-up row's
-history must be user turns.
+extra_sections.jsonl (subsection questions) and broad_sections.jsonl (chapter-section
+questions in the style of the dev file): every gold entry must name a section of
+d2l-zh.sections.json with exactly that number, title and [start_page, end_page]; a
+follow-up row's history must be user turns.
 extra_evidence.jsonl: every evidence string, NFKC-normalised with all whitespace
 removed, must occur in the same normalisation of page.get_text() of the stated
 physical page (or that page plus the next one, for a passage across a page
 break), and the stated section's page range must include the page.
-Both: ids s01..s50 / e01..e50 in order, no query repeated, and (when the dev sets
+All: ids s01.. / b01.. / e01.. in order, no query repeated, and (when the dev sets
 are found) no target section equal to, inside, or containing a section that the
 dev sets target, so that the extra sets stay independent of them.
 
@@ -69,8 +70,8 @@ def check_ids(rows: list[dict], prefix: str, name: str, errors: list[str]) -> No
             seen.add(norm(q))
 
 
-def check_sections(rows, sections, dev, errors) -> None:
-    check_ids(rows, "s", "extra_sections", errors)
+def check_sections(rows, sections, dev, errors, prefix: str, name: str) -> None:
+    check_ids(rows, prefix, name, errors)
     for r in rows:
         rid = r.get("id")
         hist = r.get("history")
@@ -159,14 +160,16 @@ def main() -> int:
     dev = dev_targets(args.dev)
 
     sec_rows = read_jsonl(args.dir / "extra_sections.jsonl")
+    broad_rows = read_jsonl(args.dir / "broad_sections.jsonl")
     ev_rows = read_jsonl(args.dir / "extra_evidence.jsonl")
-    check_sections(sec_rows, sections, dev, errors)
+    check_sections(sec_rows, sections, dev, errors, "s", "extra_sections")
+    check_sections(broad_rows, sections, dev, errors, "b", "broad_sections")
     check_evidence(ev_rows, sections, page_text, dev, errors)
     dev_queries: set[str] = set()
     for name in ("dev_questions.jsonl", "dev_evidence.jsonl"):
         if (args.dev / name).exists():
             dev_queries.update(norm(r["query"]) for r in read_jsonl(args.dev / name))
-    for r in sec_rows + ev_rows:
+    for r in sec_rows + broad_rows + ev_rows:
         if norm(r.get("query", "")) in dev_queries:
             errors.append(f"{r['id']}: query copied from the dev sets")
 
@@ -175,6 +178,7 @@ def main() -> int:
         types[r.get("type")] = types.get(r.get("type"), 0) + 1
     print(f"extra_sections: {len(sec_rows)} rows "
           f"({sum('history' in r for r in sec_rows)} follow-ups); "
+          f"broad_sections: {len(broad_rows)} rows ({sum('history' in r for r in broad_rows)} follow-ups); "
           f"extra_evidence: {len(ev_rows)} rows {dict(sorted(types.items()))}; "
           f"dev targets checked: {len(dev)}")
     for e in errors:
