@@ -28,9 +28,11 @@ log = logging.getLogger(__name__)
 
 
 class Searcher(Protocol):
-    """Anything that retrieves passages, like :class:`bookqa.retrieval.Retriever`."""
+    """Anything that retrieves passages and knows how often the book uses a word, like :class:`bookqa.retrieval.Retriever`."""
 
     def search(self, query: str, k: int | None = None, mode: str | None = None, scope: Scope = Scope()) -> list[Hit]: ...
+
+    def mentions(self, word: str) -> int: ...
 
 
 class Turn:
@@ -159,7 +161,7 @@ def ask(
     hits = retriever.search(query, k=settings.top_k, mode=settings.retrieval_mode, scope=scope)
     timings["retrieval"] = time.perf_counter() - searched
 
-    confidence = assess(query, hits, settings.low_confidence_threshold)
+    confidence = assess(query, hits, settings.low_confidence_threshold, retriever.mentions)
     log.info("Confidence for %r: %s (%s).", query, "low" if confidence.low else "ok", confidence.reason)
     by_number = {page.number: page for page in pages}
     if confidence.low:

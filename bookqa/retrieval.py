@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -45,6 +47,7 @@ TITLE_BOOST = 0.5
 """Reciprocal rank fusion: how much a perfect title match raises a chunk's fused score (x1.5)."""
 MERGE_LIMIT = 3
 """Most chunks merged into one passage, so a section where every chunk matches still yields short passages."""
+_WORD = re.compile(r"[a-z0-9]+")
 MIN_OVERLAP = 10
 """Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
 
@@ -267,6 +270,9 @@ class Retriever:
         self._page_start = np.array([chunk.page_start for chunk in self.chunks])
         self._page_end = np.array([chunk.page_end for chunk in self.chunks])
         self._sections = np.array([chunk.section_number or "" for chunk in self.chunks], dtype=np.str_)
+        self._words = Counter(
+            word for chunk in self.chunks for word in set(_WORD.findall(f"{' '.join(chunk.section_path)} {chunk.text}".lower()))
+        )
         self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
             a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
         ]
@@ -276,6 +282,10 @@ class Retriever:
         ``query`` itself when it names none."""
         terms = self.glossary.terms_for(query)
         return f"{query} {' '.join(terms)}" if terms else query
+
+    def mentions(self, word: str) -> int:
+        """How many chunks hold the Latin-letter or digit ``word`` (lower case, whole) in their text or section path."""
+        return self._words[word.lower()]
 
     @property
     def fusion(self) -> Fusion:

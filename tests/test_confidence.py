@@ -3,7 +3,7 @@ keyword coverage without a dense signal."""
 
 from __future__ import annotations
 
-from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, RESNET_CHUNK, densenet_hits, hit
+from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, RESNET_CHUNK, chunk, densenet_hits, hit
 
 from bookqa.confidence import assess
 
@@ -16,15 +16,35 @@ def test_no_hits_is_low_confidence() -> None:
 
 
 def test_a_high_dense_similarity_on_passages_naming_the_topic_is_support() -> None:
-    verdict = assess("什么是 DenseNet 模型", densenet_hits(), THRESHOLD)
+    verdict = assess("稠密块由什么组成", densenet_hits(), THRESHOLD)
     assert not verdict.low and verdict.top_dense == 0.91 and verdict.coverage == 1.0
     assert verdict.reason == "dense similarity 0.910 >= 0.880"
+    named = assess("什么是 DenseNet 模型", densenet_hits(), THRESHOLD)
+    assert not named.low and named.reason == "the book has a section on densenet"
 
 
 def test_a_name_the_passages_never_mention_is_low_confidence_however_similar() -> None:
     hits = [hit(DENSENET_CHUNK, 1, dense=0.902, dense_rank=1, keyword=5.0, keyword_rank=1)]
     verdict = assess("LoRA 微调大模型的原理是什么？", hits, THRESHOLD)
     assert verdict.low and verdict.reason == "the passages never mention lora"
+
+
+def test_a_name_the_book_uses_widely_is_not_a_topic_it_lacks() -> None:
+    hits = [hit(DENSENET_CHUNK, 1, dense=0.911, dense_rank=1, keyword=5.0, keyword_rank=1)]
+    question = "训练到一半想手动改PyTorch优化器的学习率，代码怎么写？"
+    widely = assess(question, hits, THRESHOLD, mentions=lambda word: 30)
+    assert not widely.low and widely.reason == "dense similarity 0.911 >= 0.880"
+    rarely = assess(question, hits, THRESHOLD, mentions=lambda word: 2)
+    assert rarely.low and rarely.reason == "the passages never mention pytorch"
+
+
+def test_a_section_named_after_the_questions_name_is_support_however_low_the_similarity() -> None:
+    gru = chunk("00300", "门控循环单元与普通的循环神经网络之间的关键区别在于：前者支持隐状态的门控。", 317, 317,
+                ("9 现代循环神经网络", "9.1 门控循环单元（GRU）"), "9.1")
+    verdict = assess("GRU是什么", [hit(gru, 1, dense=0.871, dense_rank=1, keyword=6.0, keyword_rank=1)], THRESHOLD)
+    assert not verdict.low and verdict.reason == "the book has a section on gru"
+    ungated = assess("GRUB是什么", [hit(gru, 1, dense=0.871, dense_rank=1)], THRESHOLD, mentions=lambda word: 0)
+    assert ungated.low and ungated.reason == "the passages never mention grub"  # a whole word, not a prefix
 
 
 def test_an_everyday_question_is_low_confidence() -> None:

@@ -301,3 +301,8 @@ def test_arguments_are_checked(retriever, indexes, embedder):
         Retriever(CHUNKS, *indexes, FakeEmbedder(32), SETTINGS)
     with pytest.raises(ValueError, match="at least one chunk"):
         build_indexes([], embedder)
+
+
+def test_mentions_counts_the_chunks_that_use_a_word(retriever):
+    assert retriever.mentions("densenet") == 4  # 7.7's two chunks and 7.7.2's two, by their section path
+    assert retriever.mentions("Transformer") == 1 and retriever.mentions("dense") == 0  # whole words only
