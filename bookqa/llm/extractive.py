@@ -3,7 +3,7 @@
 Sentences of the retrieved prose passages (headings, the exercises that end a section, and sentences that only
 lead into a formula, list or listing with a colon left out) are scored by the question's key terms they
 contain (each term weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs
-"模型"), with a bonus for the passage's rank. Each matching passage gives its best sentence first, so the
+"模型"), with a bonus for the passage's rank and a discount for very short sentences. Each matching passage gives its best sentence first, so the
 answer shows every source that has something to say; the rest of the budget goes by score. The sentences
 are shown grouped by section, best section first, in reading order within it, each followed by its page
 citation ``[p.LABEL]``, under a note that no language model was used.
@@ -30,6 +30,9 @@ NOTE = {
 MIN_SENTENCE_CHARS = 6
 MAX_SENTENCE_CHARS = 300
 """Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
+FULL_SENTENCE_CHARS = 30
+"""Sentences shorter than this score in proportion to their length: a short one that names the topic ("我们来构造
+DenseNet模型。") mostly leads into what follows rather than saying something about it."""
 
 _SPACE = re.compile(r"\s+")
 _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
@@ -102,6 +105,7 @@ class ExtractiveBackend(Backend):
         scored = []
         for c, text in zip(candidates, lowered):
             score = sum(w for term, w in weight.items() if term in text) * (1 + 1 / (c.hit.rank + 1))
+            score *= min(1.0, len(text) / FULL_SENTENCE_CHARS)
             scored.append(dataclasses.replace(c, score=score))
         matched = [c for c in scored if c.score > 0]
         if matched:  # each passage's best sentence first (best passage first), then the rest by score
