@@ -2,6 +2,7 @@
 
 ``normalize_chars`` repairs characters and keeps the lines (code, page text); ``normalize_text`` also
 drops footnote marks and joins line-broken prose. Both are cheap enough to run on every query.
+``escape_inline_markdown`` keeps book text literal inside a Markdown line.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ _AFTER_NFKC = str.maketrans(
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _FOOTNOTE_LINE = re.compile(r"^[ \t]*(\d{1,3})[ \t]+(?:https?://|www\.)\S*[ \t]*(?:\n|$)", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_INLINE_MARKUP = re.compile(r"[\\`*\[\]<>$~|]|(?<![^\W_])_|_(?![^\W_])|:(?=[A-Za-z])")
+"""What Markdown (with Streamlit's extensions) reads as markup inside a line: emphasis, code, links, HTML, LaTeX,
+strikethrough, tables, ``:red[...]``/``:icon:`` directives; an underscore between letters or digits is not."""
 
 
 def normalize_chars(s: str) -> str:
@@ -70,6 +74,12 @@ def normalize_text(s: str) -> str:
     s = _drop_footnotes(normalize_chars(s))
     paragraphs = (join_lines(p.split("\n"))[0] for p in _PARAGRAPH_BREAK.split(s))
     return "\n".join(p for p in paragraphs if p)
+
+
+def escape_inline_markdown(text: str) -> str:
+    """``text`` with a backslash before each character that Markdown would read as markup inside a line, so it
+    shows as written (the asterisks of "z=u*x*y" stay, instead of an italic "x"); plain prose comes back unchanged."""
+    return _INLINE_MARKUP.sub(lambda match: "\\" + match.group(), text)
 
 
 def join_lines(lines: Sequence[str]) -> tuple[str, list[int]]:

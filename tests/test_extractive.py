@@ -103,3 +103,11 @@ def test_exercises_and_lead_ins_are_not_quoted() -> None:
     section = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
     quotes = ExtractiveBackend().select("DenseNet 过渡层", [hit(chunk("00014", text, 269, 269, section, "7.7"), 1)], PAGES)
     assert [q.text for q in quotes] == ["稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "在跨层连接上，DenseNet在通道维上连结输入与输出。"]
+
+
+def test_the_books_text_is_escaped_so_markdown_shows_it_as_printed() -> None:
+    autograd = chunk("00020", "分离计算：反向传播函数计算z=u*x关于x的偏导数，同时将u作为常数处理，而不是z=x*x*x关于x的偏导数。",
+                     82, 82, ("2.5 自动微分", "2.5.3 分离计算"), "2.5.3")
+    text = ExtractiveBackend().answer("分离计算中反向传播计算的偏导数", [hit(autograd, 1)], pages=PAGES).text()
+    assert "z=u\\*x关于x的偏导数" in text and "z=x\\*x\\*x关于x" in text
+    assert check_citations(text, [hit(autograd, 1)], PAGES).pages == (82,)  # citations stay readable

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bookqa.text import is_cjk, join_lines, normalize_chars, normalize_text
+from bookqa.text import escape_inline_markdown, is_cjk, join_lines, normalize_chars, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -76,3 +76,19 @@ def test_join_lines_reports_where_each_line_begins() -> None:
 def test_is_cjk() -> None:
     assert is_cjk("网") and is_cjk("。") and is_cjk("（")
     assert not is_cjk("a") and not is_cjk("1") and not is_cjk(".")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("z=u*x*y", "z=u\\*x\\*y"),
+        ("调用`net(X)`得到[1, 2]", "调用\\`net(X)\\`得到\\[1, 2\\]"),
+        ("$x_i$ and <b>", "\\$x_i\\$ and \\<b\\>"),
+        ("_private and __init__", "\\_private and \\_\\_init\\_\\_"),
+        ("load_data_fashion_mnist函数", "load_data_fashion_mnist函数"),  # between letters: no emphasis
+        ("颜色:red[文字] 与 图7.7.1: ResNet", "颜色\\:red\\[文字\\] 与 图7.7.1: ResNet"),
+        ("稠密连接网络（DenseNet）在通道维上连结输入与输出。", "稠密连接网络（DenseNet）在通道维上连结输入与输出。"),
+    ],
+)
+def test_escape_inline_markdown_keeps_book_text_literal(raw: str, expected: str) -> None:
+    assert escape_inline_markdown(raw) == expected

@@ -6,7 +6,8 @@ contain (each term weighted by how rare it is among the candidate sentences, so 
 "模型"), with a bonus for the passage's rank and a discount for very short sentences. Each matching passage gives its best sentence first, so the
 answer shows every source that has something to say; the rest of the budget goes by score. The sentences
 are shown grouped by section, best section first, in reading order within it, each followed by its page
-citation ``[p.LABEL]``, under a note that no language model was used.
+citation ``[p.LABEL]``, under a note that no language model was used. The answer is Markdown; the book's text in
+it is escaped, so it shows as printed.
 When no sentence shares a term with the question, the opening sentences of the best passages are shown.
 """
 
@@ -21,6 +22,7 @@ from typing import Iterator, Mapping, Sequence
 from bookqa.lang import EN, ZH, language_of, split_sentences, terms
 from bookqa.llm.base import Backend, Reply
 from bookqa.prompts import page_label
+from bookqa.text import escape_inline_markdown
 from bookqa.types import CODE, Hit, Message, Page
 
 NOTE = {
@@ -143,8 +145,8 @@ class ExtractiveBackend(Backend):
             if c.hit.chunk.section_path != section:
                 section = c.hit.chunk.section_path
                 title = section[-1] if section else ("（未分节）" if language == ZH else "(no section)")
-                yield f"\n**{title}**\n"
-            yield f"- {c.text}{gap}[p.{page_label(c.page, pages)}]\n"
+                yield f"\n**{escape_inline_markdown(title)}**\n"
+            yield f"- {escape_inline_markdown(c.text)}{gap}[p.{page_label(c.page, pages)}]\n"
 
     def _sentences(self, hit: Hit, flat_pages: Mapping[int, str]) -> list[Quote]:
         """The usable sentences of a prose hit, each with the physical page it is printed on."""
