@@ -1,13 +1,14 @@
 """Chapter browser: the outline as a tree, a page as an image with its text, pages cited in the chat marked.
 
-``?page=N`` (a physical page number) opens page N; the chat's sources link here that way.
+``?page=N`` (a physical page number) opens page N, and ``&passage=ID`` marks that passage on it; the chat's
+sources link here that way. The page picker shows and finds pages by their printed numbers.
 """
 
 import streamlit as st
 
-from bookqa.conversation import cited_pages, passage
+from bookqa.conversation import cited_pages
 from bookqa.ui import components, state
-from bookqa.views import outline_tree, scope_choices, section_at
+from bookqa.views import outline_tree, passage_chunks, scope_choices, scope_section, section_at
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)
@@ -15,25 +16,27 @@ cited = cited_pages(exchanges)
 last = len(book.pages)
 st.title("Chapter browser", anchor=False)
 state.follow_page_link(last)
+followed = passage_chunks(book, state.followed_passage())
 
 tree, reader = st.columns([1, 3], gap="large")
 with reader:
     back, number, forward = st.columns([1, 2, 1], vertical_alignment="bottom")
-    page = number.number_input(f"Page (1–{last})", min_value=1, max_value=last, key=state.PAGE,
-                               on_change=state.page_typed, persist_state="session")
+    page = number.selectbox("Page", range(1, last + 1), format_func=book.label, key=state.PAGE,
+                            on_change=state.page_typed, persist_state="session",
+                            help="The printed page number; type it to find the page")
     back.button("Previous", icon=":material/chevron_left:", on_click=state.show_page, args=(page - 1,),
                 disabled=page <= 1, width="stretch")
     forward.button("Next", icon=":material/chevron_right:", on_click=state.show_page, args=(page + 1,),
                    disabled=page >= last, width="stretch")
-    section = section_at(book.outline, page)
+    shown = [chunk for chunk in followed if chunk.page_start <= page <= chunk.page_end]
+    section = (scope_section(book.outline, shown[0].section_number) if shown else None) or section_at(book.outline, page)
     if page in cited:
         st.badge("Cited in your chat", icon=":material/bookmark:", color="orange")
     if section is not None and st.button(f"Ask about {components.escape(section.display_title)}",
                                          icon=":material/forum:"):
         state.set_scope(book.book_id, scope_choices(book.outline).index(section))
         st.switch_page(components.CHAT)
-    followed = passage(exchanges, state.followed_passage())
-    components.page_image(book, page, highlight=[followed] if followed else [])
+    components.page_image(book, page, highlight=[chunk.text for chunk in shown])
     with st.expander("Text of this page"):
         st.text(book.page(page).text or "(no text on this page)")
 

@@ -40,20 +40,6 @@ def cited_pages(exchanges: Sequence[Exchange]) -> set[int]:
     return pages
 
 
-def passage(exchanges: Sequence[Exchange], chunk_id: str) -> str | None:
-    """The text of the source ``chunk_id`` among the conversation's answers, or None."""
-    return next(
-        (
-            hit.chunk.text
-            for exchange in exchanges
-            if exchange.answer is not None
-            for hit in exchange.answer.hits
-            if hit.chunk.id == chunk_id
-        ),
-        None,
-    )
-
-
 def to_markdown(title: str, exchanges: Sequence[Exchange], label: Callable[[int], str]) -> str:
     """The conversation as a Markdown document: each question, its answer (or error) and its sources.
 

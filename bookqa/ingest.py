@@ -27,7 +27,7 @@ SCANNED_SHARE = 0.5
 class Ingested:
     """A book read from its PDF.
 
-    ``title``: from the PDF metadata, else the file name. ``pages``: every page, text normalised, one
+    ``title``: from the PDF metadata ("" when it has none). ``pages``: every page, text normalised, one
     printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
     ``left_out``: page number -> why the page has no chunks ("contents", "front matter",
     "bibliography", "index", "blank", "no text layer"). ``timings``: seconds for parse, clean, chunk.
@@ -42,20 +42,22 @@ class Ingested:
 
 
 def ingest_pdf(
-    path: str | PathLike[str], book_id: str, settings: Settings, progress: Progress | None = None
+    path: str | PathLike[str], book_id: str, settings: Settings, progress: Progress | None = None, shown: str | None = None
 ) -> Ingested:
     """Read, clean and chunk the PDF at ``path``; chunk ids are ``f"{book_id}:{n:05d}"``.
 
     ``progress(done, total)`` is called after each page is parsed. Raises :class:`InvalidPDFError`
-    for a file that is not a readable PDF and for a scanned PDF (no text layer).
+    for a file that is not a readable PDF and for a scanned PDF (no text layer); ``shown`` is how those
+    messages name the file (default: its path).
     """
     path = Path(path)
+    shown = shown or str(path)
     started = time.perf_counter()
-    with open_pdf(path) as doc:
+    with open_pdf(path, shown) as doc:
         layouts = read_layouts(doc, progress)
-        _refuse_scanned(path, layouts)
+        _refuse_scanned(shown, layouts)
         noise, outline = read_structure(doc, layouts)
-        title = (doc.metadata or {}).get("title", "").strip() or path.stem
+        title = (doc.metadata or {}).get("title", "").strip()
     parsed = time.perf_counter()
     book = clean_book(layouts, noise, outline)
     cleaned = time.perf_counter()
@@ -75,12 +77,13 @@ def ingest_pdf(
     )
 
 
-def _refuse_scanned(path: Path, layouts: Sequence[PageLayout]) -> None:
+def _refuse_scanned(shown: str, layouts: Sequence[PageLayout]) -> None:
     image_only = [layout.number for layout in layouts if not layout.rows and layout.has_images]
     if not any(layout.rows for layout in layouts) and not image_only:
-        raise InvalidPDFError(f"{path} contains no text at all.", "Pass the PDF of a book with text in it.")
+        raise InvalidPDFError(f"{shown} contains no text at all.", "Pass the PDF of a book with text in it.")
     if len(image_only) >= SCANNED_SHARE * len(layouts):
+        name = Path(shown).name
         raise InvalidPDFError(
-            f"{path} has no text layer on {len(image_only)} of its {len(layouts)} pages: it looks scanned.",
-            f"Run OCR first, e.g. `ocrmypdf {path.name} {path.stem}-ocr.pdf`, and add the result.",
+            f"{shown} has no text layer on {len(image_only)} of its {len(layouts)} pages: it looks scanned.",
+            f"Run OCR first, e.g. ocrmypdf {name} {Path(name).stem}-ocr.pdf, and add the result.",
         )

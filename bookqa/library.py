@@ -216,7 +216,7 @@ class Library:
         if existing:
             logger.info("rebuilding %s: %s", existing.book_id, existing.mismatch(self.settings) or "asked to")
         book_id = existing.book_id if existing else make_book_id(Path(name).stem if name else path.stem, sha)
-        manifest = self._build(path, sha, book_id, name or path.name, embedder, progress)
+        manifest = self._build(path, sha, book_id, name or path.name, embedder, progress, shown=name or str(path))
         return manifest, True
 
     def rebuild(self, book_id: str, embedder: Embedder | None = None, progress: StageProgress | None = None) -> Manifest:
@@ -260,19 +260,20 @@ class Library:
         source_name: str,
         embedder: Embedder | None,
         progress: StageProgress | None,
+        shown: str | None = None,
     ) -> Manifest:
         from bookqa.embedding import load_embedder
         from bookqa.ingest import ingest_pdf
         from bookqa.retrieval import build_indexes
 
+        embedder = embedder or load_embedder(self.settings)  # first: a wrong model name fails before the book is read
         started = time.perf_counter()
-        ingested = ingest_pdf(path, book_id, self.settings, progress=_stage(progress, "parse"))
+        ingested = ingest_pdf(path, book_id, self.settings, progress=_stage(progress, "parse"), shown=shown)
         if not ingested.chunks:
             raise InvalidPDFError(
                 f"{source_name} has no body text to index (every page was left out as contents, front matter or blank).",
                 "Check that this is the book you meant; a scanned book needs OCR first (e.g. ocrmypdf).",
             )
-        embedder = embedder or load_embedder(self.settings)
         t0 = time.perf_counter()
         vectors, keywords = build_indexes(ingested.chunks, embedder, progress=_stage(progress, "embed"))
         timings = dict(ingested.timings, index=time.perf_counter() - t0)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from bookqa.cli import hit_to_json
 from bookqa.library import Book, Manifest
-from bookqa.types import Hit, Section
+from bookqa.types import Chunk, Hit, Section
 
 if TYPE_CHECKING:  # retrieval (jieba, bm25s, FAISS) loads with the first search, not with the overview
     from bookqa.retrieval import Scope
@@ -54,6 +54,25 @@ def section_at(outline: Sequence[Section], page: int) -> Section | None:
     deepest = [s for s in found if s.level == max(s.level for s in found)]
     earlier = [s for s in deepest if s.start_page < page]
     return earlier[-1] if earlier else deepest[0]
+
+
+def passage_chunks(book: Book, passage_id: str) -> list[Chunk]:
+    """The chunks of the passage ``passage_id`` as hits name it ("book:00012", or "book:00012+00013" for
+    neighbours merged into one passage), in order; [] when ``book`` has no such chunk."""
+    head, *rest = passage_id.split("+")
+    prefix = head.rpartition(":")[0]
+    wanted = [head, *(f"{prefix}:{number}" for number in rest)]
+    by_id = {chunk.id: chunk for chunk in book.chunks}
+    return [by_id[chunk_id] for chunk_id in wanted if chunk_id in by_id] if prefix else []
+
+
+def scope_section(outline: Sequence[Section], number: str | None) -> Section | None:
+    """The chapter or section (level 1-2, a :func:`scope_choices` entry) that holds section ``number``
+    ("7.7.4" -> 7.7); None when no numbered section of the outline holds it."""
+    if not number:
+        return None
+    holders = [s for s in outline if s.level <= 2 and s.number and (number == s.number or number.startswith(s.number + "."))]
+    return max(holders, key=lambda s: s.level, default=None)
 
 
 def outline_tree(outline: Sequence[Section]) -> list[tuple[Section, list[Section]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookqa.conversation import Exchange, cited_pages, history, passage, to_markdown
+from bookqa.conversation import Exchange, cited_pages, history, to_markdown
 from bookqa.types import Answer, Chunk, Hit, Message
 
 DENSENET = Chunk("b:00007", "b", "DenseNet 把相加换成了连结。", 5, 6, ("2 卷积神经网络", "2.3 稠密连接网络"), "2.3")
@@ -28,11 +28,6 @@ def test_history_holds_the_answered_turns_only() -> None:
 
 def test_cited_pages_are_the_citations_and_the_sources_first_pages() -> None:
     assert cited_pages(exchanges()) == {5, 6}
-
-
-def test_passage_finds_a_source_by_id() -> None:
-    assert passage(exchanges(), "b:00006") == RESNET.text
-    assert passage(exchanges(), "b:99999") is None
 
 
 def test_markdown_export_has_questions_answers_errors_and_sources() -> None:

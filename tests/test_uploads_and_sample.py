@@ -56,9 +56,19 @@ def test_an_upload_is_stored_by_hash_indexed_and_removed(tmp_path: Path) -> None
 
 def test_a_bad_upload_leaves_the_library_and_the_uploads_folder_as_they_were(tmp_path: Path) -> None:
     library = Library(Settings(data_dir=tmp_path, max_upload_mb=1))
-    with pytest.raises(InvalidPDFError, match="not a PDF"):
+    with pytest.raises(InvalidPDFError, match="not a PDF") as caught:
         add_pdf_bytes(library, b"just some notes", "../../etc/notes.pdf", embedder=FakeEmbedder())
+    assert caught.value.message.startswith("notes.pdf is not a PDF")  # the upload's own name, not where it was kept
+    assert UPLOADS not in caught.value.message
     with pytest.raises(InvalidPDFError, match="largest book"):
         add_pdf_bytes(library, b"%PDF-" + bytes(2**20), "big.pdf", embedder=FakeEmbedder())
     assert library.manifests() == []
     assert not list((tmp_path / UPLOADS).iterdir())
+
+
+def test_an_upload_without_a_title_in_its_metadata_is_named_after_the_uploaded_file(tmp_path: Path, tiny_book_pdf: Path) -> None:
+    with pymupdf.open(tiny_book_pdf) as doc:
+        doc.set_metadata({})
+        data = doc.tobytes()
+    manifest = add_pdf_bytes(Library(Settings(data_dir=tmp_path)), data, "我的笔记.pdf", embedder=FakeEmbedder())
+    assert manifest.title == "我的笔记" and manifest.source_name == "我的笔记.pdf"

@@ -12,7 +12,9 @@ from bookqa.views import (
     hit_rows,
     left_out_summary,
     outline_tree,
+    passage_chunks,
     score_rows,
+    scope_section,
     scope_choices,
     scope_label,
     scope_of,
@@ -118,3 +120,18 @@ def test_term_spans_mark_the_query_terms_and_give_the_text_back() -> None:
     assert "".join(piece for piece, _ in spans) == text
     assert [piece for piece, matched in spans if matched] == ["DenseNet", "残差网络", "densenet"]
     assert term_spans("没有关系", "的") == [("没有关系", False)]
+
+
+def test_passage_chunks_resolve_a_hits_id_in_the_book() -> None:
+    b = book()
+    assert passage_chunks(b, "b:00001") == [b.chunks[1]]
+    assert passage_chunks(b, "b:00001+00002") == [b.chunks[1], b.chunks[2]]  # neighbours merged into one passage
+    assert passage_chunks(b, "b:00099") == [] and passage_chunks(b, "") == [] and passage_chunks(b, "nonsense") == []
+
+
+def test_scope_section_is_the_chapter_or_section_holding_a_number() -> None:
+    assert scope_section(OUTLINE, "1.1.1") == OUTLINE[2]  # a subsection asks about its section
+    assert scope_section(OUTLINE, "1.2") == OUTLINE[4]
+    assert scope_section(OUTLINE, "2") == OUTLINE[5]
+    assert scope_section(OUTLINE, "3.1") is None and scope_section(OUTLINE, None) is None
+    assert scope_section(OUTLINE, "11.1") is None  # "1" does not hold "11.1"

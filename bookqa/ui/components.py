@@ -51,8 +51,13 @@ def highlighted(text: str, query: str) -> str:
 
 
 def show_error(error: BookQAError) -> None:
-    """An error a user can meet: what went wrong, and what to do."""
-    st.error(f"**{escape(error.message)}**" + (f"  \n{escape(error.hint)}" if error.hint else ""), icon=":material/error:")
+    """An error a user can meet: what went wrong, and what to do (a command in the hint shown as code)."""
+    st.error(f"**{escape(error.message)}**" + (f"  \n{with_code(error.hint)}" if error.hint else ""), icon=":material/error:")
+
+
+def with_code(text: str) -> str:
+    """``text`` escaped, but its `backticked` commands as inline code."""
+    return "".join(f"`{piece}`" if odd else escape(piece) for odd, piece in ((i % 2, p) for i, p in enumerate(text.split("`"))))
 
 
 def file_size(size: int) -> str:
@@ -92,6 +97,16 @@ def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifes
     except BookQAError as error:
         show_error(error)
         return None
+    try:
+        return run_build(what, build)
+    except BookQAError as error:
+        show_error(error)
+        return None
+
+
+def run_build(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest:
+    """Run ``build(progress)`` in a status box with a live progress bar; the box says how it ended. Raises the
+    build's BookQAError (the library is unchanged then)."""
     with st.status(f"Indexing {what}…", expanded=True) as box:
         bar = st.progress(0.0, text="Opening the PDF…")
 
@@ -100,10 +115,10 @@ def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifes
 
         try:
             manifest = build(progress)
-        except BookQAError as error:
-            box.update(label=f"Could not index {what}", state="error")
-            show_error(error)
-            return None
+        except BookQAError:
+            bar.empty()
+            box.update(label=f"Could not index {what}", state="error", expanded=False)
+            raise
         box.update(label=f"Indexed {manifest.title}: {manifest.chunks} passages", state="complete")
     resources.forget_books()
     return manifest
@@ -125,25 +140,30 @@ def book_picker(manifests: Sequence[Manifest]) -> Manifest | None:
 
 
 def upload_box() -> None:
-    """Add a PDF: size-checked, stored by content hash, indexed with progress, then selected."""
+    """Add a PDF: size-checked, stored by content hash, indexed with progress, then selected; when it cannot be
+    indexed, why is shown under an emptied uploader, ready for the next file."""
     limit = resources.settings().max_upload_mb
-    with st.expander("Add a book (PDF)", icon=":material/upload_file:"):
+    failed = state.take_upload_error()
+    with st.expander("Add a book (PDF)", icon=":material/upload_file:", expanded=failed is not None):
         upload = st.file_uploader(
             f"PDF, up to {limit} MB", type=["pdf"], key=f"upload-{state.upload_round()}", max_upload_size=limit
         )
+        if failed is not None:
+            show_error(failed)
         if upload is None:
             return
-        manifest = build_book(
-            upload.name,
-            lambda progress: add_pdf_bytes(
+        try:
+            resources.embedder()
+            manifest = run_build(upload.name, lambda progress: add_pdf_bytes(
                 resources.library(), upload.getvalue(), upload.name, embedder=resources.embedder(), progress=progress
-            ),
-        )
+            ))
+        except BookQAError as error:  # shown under a fresh, empty uploader, ready for the next file
+            state.keep_upload_error(error)
+        else:
+            state.select_book(manifest.book_id)
+            state.notify(f"Added {manifest.title}.")
     state.next_upload_round()
-    if manifest is not None:
-        state.select_book(manifest.book_id)
-        state.notify(f"Added {manifest.title}.")
-        st.rerun()
+    st.rerun()
 
 
 def status_lines(manifest: Manifest | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bookqa.conversation import Exchange
+from bookqa.errors import BookQAError
 
 BOOK = "book"
 """The sidebar's book picker (a book id)."""
@@ -19,6 +20,7 @@ _PENDING_BOOK = "_pending_book"
 _CONVERSATIONS = "_conversations"
 _LAST_QUESTION = "_last_question"
 _UPLOAD_ROUND = "_upload_round"
+_UPLOAD_ERROR = "_upload_error"
 _NOTICE = "_notice"
 
 
@@ -38,12 +40,15 @@ def select_book(book_id: str) -> None:
 
 def settle_book(book_ids: list[str]) -> None:
     """Before the picker is drawn: apply a pending selection, and fall back to the first book when the
-    selected one is gone. A changed book starts the chapter browser on its first page."""
-    wanted = st.session_state.pop(_PENDING_BOOK, None) or st.session_state.get(BOOK)
+    selected one is gone. A book changed from another one starts the chapter browser on its first page; the
+    first choice of a session keeps the page a link asked for (``?page=``)."""
+    previous = st.session_state.get(BOOK)
+    wanted = st.session_state.pop(_PENDING_BOOK, None) or previous
     wanted = wanted if wanted in book_ids else (book_ids[0] if book_ids else None)
-    if wanted != st.session_state.get(BOOK):
+    if wanted != previous:
         st.session_state[BOOK] = wanted
-        book_changed()
+        if previous is not None:
+            book_changed()
 
 
 def book_changed() -> None:
@@ -109,6 +114,15 @@ def upload_round() -> int:
 
 def next_upload_round() -> None:
     st.session_state[_UPLOAD_ROUND] = upload_round() + 1
+
+
+def keep_upload_error(error: BookQAError) -> None:
+    """Show why an upload failed on the next run, under the emptied uploader."""
+    st.session_state[_UPLOAD_ERROR] = error
+
+
+def take_upload_error() -> BookQAError | None:
+    return st.session_state.pop(_UPLOAD_ERROR, None)
 
 
 def notify(text: str) -> None:

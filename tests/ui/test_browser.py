@@ -80,10 +80,17 @@ def test_ask_and_follow_a_source_to_its_page(browser, tmp_path: Path, embedded_m
         page.get_by_text("Text of this page").wait_for(timeout=WAIT_MS)
         settle(page)
         assert f"page={cited}" in page.url
-        assert page.get_by_test_id("stNumberInput").locator("input").input_value() == str(cited)
+        assert page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.locator("input").input_value() == label
         page.get_by_text(f"Page {label} ({cited} of 8)").wait_for(timeout=WAIT_MS)  # the image's caption
         page.get_by_text("Cited in your chat").nth(1).wait_for(timeout=WAIT_MS)  # the list of cited pages and the badge
         shoot(page, "chapter-browser")
+
+        shared = browser.new_page(viewport={"width": 1400, "height": 1000})  # the link in another session
+        shared.goto(page.url)
+        shared.get_by_text(f"Page {label} ({cited} of 8)").wait_for(timeout=WAIT_MS)
+        settle(shared)
+        assert f"page={cited}" in shared.url
+        shared.close()
 
         page.get_by_test_id("stSidebarNav").get_by_text("Retrieval inspector").click()
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=WAIT_MS)

@@ -141,16 +141,38 @@ def test_the_inspector_compares_two_modes(app: AppTest) -> None:
     assert texts(app.subheader)[:2] == ["hybrid", "keyword"]
 
 
+def page_picker(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Page")
+
+
 def test_the_browser_honours_a_deep_link_and_pages(app: AppTest) -> None:
     app.query_params["page"] = "5"
     app.switch_page(BROWSER).run()
     assert not app.exception
-    assert app.number_input[0].value == 5
+    assert page_picker(app).value == 5 and page_picker(app).format_func(5) == "3"  # shown by its printed number
     assert len(app.get("image")) == 1
     page_text = next(e for e in app.expander if e.label == "Text of this page")
     assert "卷积层" in page_text.get("text")[0].value  # page 5 starts chapter 2 with section 2.1
     next(b for b in app.button if b.label == "Next").click().run()
-    assert app.number_input[0].value == 6
+    assert page_picker(app).value == 6
+
+
+def test_a_deep_link_opens_its_page_in_a_new_session(app_environment: Path) -> None:
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.query_params["page"] = "5"
+    at.switch_page(BROWSER).run()
+    assert not at.exception
+    assert page_picker(at).value == 5
+
+
+def test_a_followed_source_is_asked_about_in_its_own_section(app: AppTest, sample_book_id: str) -> None:
+    app.query_params.update(page="5", passage=f"{sample_book_id}:00007")  # 2.3 DenseNet, on the page where 2.1 begins
+    app.switch_page(BROWSER).run()
+    assert not app.exception
+    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2\\.3 稠密连接网络（DenseNet）"]  # Markdown: "2\\." is "2."
+    app.query_params.pop("passage")
+    app.switch_page(BROWSER).run()
+    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2\\.1 卷积层"]
 
 
 def test_ask_about_this_section_opens_the_chat_scoped_to_it(app: AppTest) -> None:
@@ -168,7 +190,7 @@ def test_a_cited_page_is_marked_in_the_browser(app: AppTest) -> None:
     page = source_pages(app)[0]
     app.query_params["page"] = str(page)
     app.switch_page(BROWSER).run()
-    assert app.number_input[0].value == page
+    assert page_picker(app).value == page
     assert any("Cited in your chat" in m.value for m in app.markdown)
 
 
@@ -176,9 +198,18 @@ def test_an_upload_that_is_not_a_pdf_is_refused_in_words(app: AppTest, app_envir
     before = Library(Settings(data_dir=app_environment)).manifests()
     app.sidebar.file_uploader[0].upload("notes.pdf", b"just some text", "application/pdf").run()
     assert not app.exception
-    assert any("not a PDF" in e.value for e in app.error)
+    assert [e.value for e in app.sidebar.error if "not a PDF" in e.value][0].startswith("**notes\\.pdf is not a PDF")
+    assert app.sidebar.file_uploader[0].value is None  # emptied, ready for the next file
     assert Library(Settings(data_dir=app_environment)).manifests() == before
     assert not list((app_environment / "uploads").glob("*.pdf"))
+
+
+def test_after_a_refused_upload_the_next_one_is_indexed(empty_app: AppTest) -> None:
+    empty_app.sidebar.file_uploader[0].upload("notes.pdf", b"just some text", "application/pdf").run()
+    empty_app.sidebar.file_uploader[0].upload("我的书.pdf", build_sample_pdf(), "application/pdf").run()
+    assert not empty_app.exception
+    assert empty_app.header[0].value == "深度学习小册：BookQA 示例书"
+    assert not empty_app.sidebar.error  # the earlier refusal is not shown again
 
 
 @pytest.fixture
