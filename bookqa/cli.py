@@ -74,10 +74,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.retrieval import Scope
-
     book = _open_book(args.book, settings)
-    scope = Scope(section=args.section, pages=args.pages)
+    scope = _scope(book, args.section, args.pages)
     if args.queries:
         return _search_batch(book, args, scope)
     if not args.query:
@@ -116,7 +114,7 @@ def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.library import Library
 
     library = Library(settings)
-    book = library.open(_ensure_indexed(library, args.book).book_id)
+    book = library.open(_ensure_indexed(library, args.book).book_id, searchable=False)
     if args.json:
         rows = [
             {"level": s.level, "number": s.number, "title": s.title, "start_page": s.start_page, "end_page": s.end_page}
@@ -155,7 +153,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for name, r in reports.items():
         excluded = sum(1 for res in r.results for h in res.hits[: r.k] if h.chunk.page_start in left_out)
-        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in r.figures().items()) + f", hits on left-out pages in top {r.k}: {excluded}")
+        figures = ", ".join(f"{k} {v}" for k, v in r.figures().items() if v is not None)
+        print(f"{name}: {figures}, hits on left-out pages in top {r.k}: {excluded}")
         for miss in r.misses:
             got = ", ".join(f"p.{h.chunk.page_start} {h.chunk.section_number or '-'}" for h in miss.hits[: r.k])
             print(f"  miss {miss.question.id} {miss.question.query!r}: gold {[g.number for g in miss.question.gold]}, got {got}")
@@ -166,12 +165,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.chat import ask
     from bookqa.evaluation import load_questions
     from bookqa.llm import load_backend
-    from bookqa.retrieval import Scope
 
     settings = _answer_settings(settings, args)
     book = _open_book(args.book, settings)
+    scope = _scope(book, args.section, args.pages)
     backend = load_backend(settings)
-    scope = Scope(section=args.section, pages=args.pages)
     if args.queries:
         rows = [(q.id, q.query, list(q.history)) for q in load_questions(args.queries)]
     elif args.question:
@@ -185,6 +183,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             out = {"id": row_id, "query": question} if row_id is not None else {}
             print(json.dumps(dict(out, **answer_to_json(answer, book)), ensure_ascii=False))
             continue
+        if row_id is not None:
+            print(f"== {row_id}: {question}")
         if turn.rewritten_query:
             print(f"(searched for: {turn.rewritten_query})")
         for piece in turn:
@@ -195,8 +195,25 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             cited = "*" if any(hit.chunk.page_start <= p <= hit.chunk.page_end for p in answer.citations) else " "
             print(f" {cited}p.{book.label(hit.chunk.page_start)}  {' > '.join(hit.chunk.section_path)}  (score {hit.score:.3f})")
         used = "no language model: sentences quoted from the book" if answer.backend == "extractive" else f"{answer.backend} {answer.model}"
-        print(f"[{used}; {answer.timings.get('total', 0):.2f} s]")
+        print(f"[{used}; {answer.timings.get('total', 0):.2f} s]" + ("\n" if row_id is not None else ""))
     return 0
+
+
+def _scope(book: Any, section: str | None, pages: tuple[int, int] | None) -> Any:
+    """The search scope of --section/--pages, refused when the book has no such section or pages."""
+    from bookqa.retrieval import Scope
+
+    if section is not None and not any(s.number == section.strip() for s in book.outline):
+        raise BookQAError(
+            f"{book.manifest.title} has no section {section!r}.",
+            f"python -m bookqa outline {book.book_id} lists its sections and their numbers.",
+        )
+    if pages is not None and pages[1] > len(book.pages):
+        raise BookQAError(
+            f"{book.manifest.title} has physical pages 1-{len(book.pages)}; --pages {pages[0]}-{pages[1]} goes beyond them.",
+            f"Give a range within 1-{len(book.pages)}.",
+        )
+    return Scope(section=section, pages=pages)
 
 
 def _answer_settings(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -362,9 +379,12 @@ def _page_range(text: str) -> tuple[int, int]:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"{text} is too small: use 1 or more")
     return value
 
 

@@ -119,13 +119,29 @@ class Settings:
             ("BOOKQA_CHUNK_SIZE", self.chunk_size, 50),
             ("BOOKQA_TOP_K", self.top_k, 1),
             ("BOOKQA_CANDIDATES", self.candidates, 1),
+            ("BOOKQA_RRF_K", self.rrf_k, 1),
             ("BOOKQA_EMBEDDING_BATCH_SIZE", self.embedding_batch_size, 1),
             ("BOOKQA_MAX_NEW_TOKENS", self.max_new_tokens, 1),
             ("BOOKQA_CONTEXT_TOKENS", self.context_tokens, 256),
+            ("BOOKQA_HISTORY_TURNS", self.history_turns, 0),
             ("BOOKQA_MAX_UPLOAD_MB", self.max_upload_mb, 1),
+            ("BOOKQA_TEMPERATURE", self.temperature, 0.0),
         ):
             if value < low:
                 raise SettingsError(f"{name}={value} is too small.", f"Use a value of at least {low}.")
+        for name, value in (
+            ("BOOKQA_TOP_P", self.top_p),
+            ("BOOKQA_REPETITION_PENALTY", self.repetition_penalty),
+            ("BOOKQA_OPENAI_TIMEOUT", self.openai_timeout),
+        ):
+            if value <= 0:
+                raise SettingsError(f"{name}={value} must be above 0.", "Use a positive value or unset it for the default.")
+        if self.top_p > 1:
+            raise SettingsError(f"BOOKQA_TOP_P={self.top_p} must be at most 1.", "Use a share such as 0.8.")
+        if Path(self.data_dir).exists() and not Path(self.data_dir).is_dir():
+            raise SettingsError(
+                f"BOOKQA_DATA_DIR={self.data_dir} is a file, not a folder.", "Point BOOKQA_DATA_DIR at a folder (it is created when missing)."
+            )
         if not 0.0 <= self.dense_weight <= 1.0:
             raise SettingsError(f"BOOKQA_DENSE_WEIGHT={self.dense_weight} must lie between 0 and 1.", "Use a share such as 0.5.")
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -167,5 +183,6 @@ def _parse(name: str, raw: str, type_name: object) -> object:
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a valid {kind}.", f"Set {name} to a {kind} value or unset it.") from None
+        what = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(kind, f"a {kind}")
+        raise SettingsError(f"{name}={raw!r} is not {what}.", f"Set {name} to {what}, or unset it for the default.") from None
     return raw

@@ -37,6 +37,8 @@ _EN_POSSESSIVE = re.compile(r"\b(its|their)\b", re.IGNORECASE)
 _EN_PRONOUN = re.compile(r"\b(it|they|them|this|these|those|the former|the latter)\b", re.IGNORECASE)
 _ZH_CONTINUATION = re.compile(r"(呢[？?。！!]*$)|^(那么?|还有|另外|然后)")
 _EN_CONTINUATION = re.compile(r"^\s*(what about|how about|and|also|then)\b", re.IGNORECASE)
+_CITATION = re.compile(r"[\[【［]\s*(p|pp|page)\.?\s*\d", re.IGNORECASE)
+"""A page citation: a rewrite that cites pages answered the question instead of restating it."""
 _LABEL_PREFIX = re.compile(r"^\s*(改写后的问题|独立问题|问题|standalone question|rewritten question|question)\s*[:：]\s*", re.IGNORECASE)
 
 _REWRITE_SYSTEM = {
@@ -103,7 +105,7 @@ def rewrite_query(question: str, history: Sequence[Message], backend: Backend | 
 
 def _rewrite_by_model(question: str, history: Sequence[Message], backend: ChatBackend) -> str | None:
     """The model's standalone version of ``question`` (first line, labels and quotes stripped), or None
-    when it gave nothing usable."""
+    when it gave nothing usable (nothing, something far longer than the question, or an answer citing pages)."""
     language = language_of(question)
     turns = "\n".join(
         _ROLE[language][m.role] + _clip(m.content) for m in history[-4:] if m.role in ("user", "assistant")
@@ -118,8 +120,8 @@ def _rewrite_by_model(question: str, history: Sequence[Message], backend: ChatBa
     if not lines:
         return None
     candidate = _LABEL_PREFIX.sub("", lines[0]).strip().strip("\"'“”「」")
-    if not candidate or len(candidate) > len(question) + MAX_EXTRA_CHARS:
-        return None
+    if not candidate or len(candidate) > len(question) + MAX_EXTRA_CHARS or _CITATION.search(candidate):
+        return None  # nothing, or an answer instead of a question
     return candidate
 
 

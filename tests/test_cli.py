@@ -57,6 +57,12 @@ def test_empty_library_says_how_to_add_a_book(env, capsys):
     assert "python -m bookqa index" in capsys.readouterr().out
 
 
+def test_a_count_that_is_not_a_number_is_a_usage_error(env, capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "x", "q", "--k", "abc"])
+    assert "'abc' is not a whole number" in capsys.readouterr().err
+
+
 def test_bad_page_range_is_a_usage_error(env, capsys):
     with pytest.raises(SystemExit) as info:
         main(["search", "x", "q", "--pages", "30-10"])
@@ -110,6 +116,13 @@ class TestWithTheEmbeddedModel:
         assert by_section and all(h["section"][-1] == "1.1 背景" for h in by_section)
         by_pages = self._json_lines(capsys, ["search", str(self.pdf), "深度学习", "--pages", "5-5", "--json"])
         assert by_pages and all(h["page_start"] <= 5 <= h["page_end"] for h in by_pages)
+
+    def test_a_scope_the_book_does_not_have_is_refused(self, capsys):
+        assert main(["search", str(self.pdf), "深度学习", "--section", "99.9"]) == 2
+        err = capsys.readouterr().err
+        assert "has no section '99.9'" in err and "python -m bookqa outline" in err
+        assert main(["ask", str(self.pdf), "深度学习", "--pages", "5-900", "--backend", "extractive"]) == 2
+        assert f"physical pages 1-{TINY_BOOK.page_count}" in capsys.readouterr().err
 
     def test_search_text_output_is_readable(self, capsys):
         assert main(["search", str(self.pdf), "标量"]) == 0
@@ -177,3 +190,6 @@ class TestWithTheEmbeddedModel:
         lines = self._json_lines(capsys, ["ask", str(self.pdf), "--queries", str(queries), "--json", "--backend", "extractive"])
         assert [(line["id"], line["query"]) for line in lines] == [("a", "什么是标量"), ("b", "它和向量有什么区别？")]
         assert lines[0]["rewritten_query"] is None and "标量" in lines[1]["rewritten_query"]
+        assert main(["ask", str(self.pdf), "--queries", str(queries), "--backend", "extractive"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("== a: 什么是标量\n") and "\n== b: 它和向量有什么区别？\n(searched for: " in out

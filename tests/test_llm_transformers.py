@@ -190,6 +190,9 @@ def test_an_unknown_model_id_fails_at_once_offline(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_folder_without_a_model_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="holds no model \\(there is no config.json in it\\)"):
+        load_backend(Settings(backend="transformers", llm_model=str(tmp_path)))
+    (tmp_path / "config.json").write_text("{}")  # a config but no usable model
     with pytest.raises(ModelError, match="Cannot load the model"):
         load_backend(Settings(backend="transformers", llm_model=str(tmp_path)))
 

@@ -92,7 +92,7 @@ def test_a_model_rewrites_when_the_backend_has_one() -> None:
     assert "用户：什么是 DenseNet 模型" in user.content and user.content.endswith("最后一个问题：它与ResNet的关键区别是什么？")
 
 
-@pytest.mark.parametrize("reply", [BackendError("server down"), "", "x" * 500])
+@pytest.mark.parametrize("reply", [BackendError("server down"), "", "x" * 500, "DenseNet在通道维上连结输入与输出 [p.251]。"])
 def test_a_failed_or_unusable_model_rewrite_falls_back_to_the_rule(reply: str | Exception) -> None:
     model = ScriptedModel(reply)
     assert rewrite_query("它与ResNet的关键区别是什么？", DENSENET, model) == "DenseNet 模型与ResNet的关键区别是什么？"

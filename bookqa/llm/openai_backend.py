@@ -89,12 +89,20 @@ class OpenAIBackend(ChatBackend):
                 top_p=generation.top_p,
                 extra_body={"repetition_penalty": generation.repetition_penalty},
             )
+            written: list[str] = []
             for chunk in stream:
                 if chunk.usage is not None:
                     usage.update(prompt_tokens=chunk.usage.prompt_tokens, completion_tokens=chunk.usage.completion_tokens)
                 for choice in chunk.choices:
                     if choice.delta is not None and choice.delta.content:
+                        written.append(choice.delta.content)
                         yield choice.delta.content
+            if not usage:  # a server that sends no usage: counted the way the prompt budget is
+                usage.update(
+                    prompt_tokens=sum(estimate_tokens(m.content) for m in messages),
+                    completion_tokens=estimate_tokens("".join(written)),
+                    estimated=True,
+                )
         except openai.APIError as error:
             raise self._explain(error) from error
         finally:

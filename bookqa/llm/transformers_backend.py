@@ -250,7 +250,7 @@ class TransformersBackend(ChatBackend):
 def resolve_model(name: str) -> tuple[str, bool]:
     """Where to load model ``name`` from: ``(source, local_files_only)``.
 
-    A local folder is used as it is. A Hugging Face id already in the local cache loads from there; one that
+    A local folder is used as it is when it holds a config.json. A Hugging Face id already in the local cache loads from there; one that
     is not is checked on the Hub first (one quick request), so a wrong name or an unreachable Hub fails at once
     with ModelError instead of after minutes of retries.
     """
@@ -259,6 +259,12 @@ def resolve_model(name: str) -> tuple[str, bool]:
 
     path = Path(name).expanduser()
     if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"The folder {name} holds no model (there is no config.json in it).",
+                "Set BOOKQA_LLM_MODEL to the folder of a downloaded checkpoint (config.json, tokenizer and weights), "
+                "or to a Hugging Face model id such as THUDM/glm-4-9b-chat-hf.",
+            )
         return str(path), True
     if path.exists() or name.startswith(("/", ".", "~")) or "\\" in name or not _REPO_ID.fullmatch(name):
         raise ModelError(
