@@ -30,6 +30,7 @@ if question and question.strip():
         if scope_label:
             st.caption(f"in {components.escape(scope_label)}")
     with st.chat_message("assistant"):
+        turn = None
         try:
             turn = ask(question, retriever=book.retriever, backend=answerer, settings=resources.settings(),
                        history=history(exchanges), scope=scope, pages=book.pages)
@@ -37,6 +38,9 @@ if question and question.strip():
             answer = turn.result()
         except BookQAError as error:
             components.show_error(error)
+            if turn is not None and turn.hits:  # the model failed, the search did not: the passages still help
+                with st.expander(f"Passages found ({len(turn.hits)})", expanded=True):
+                    components.source_list(turn.hits, book)
             exchanges.append(Exchange(question, error=str(error), scope=scope_label))
         else:
             components.answer_details(answer, book)

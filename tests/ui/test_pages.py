@@ -98,6 +98,8 @@ def test_a_backend_that_cannot_be_reached_is_explained_and_the_chat_kept(
         ask(at, "什么是DenseNet？")
         assert not at.exception
         assert "Cannot connect to the answer server" in " ".join(texts(at.error))
+        assert [e.label for e in at.expander if e.label.startswith("Passages found")]  # the search still helps
+        assert at.get("page_link")  # each passage opens its page
         ask(at, "什么是ResNet？")
         assert len(at.chat_message) == 4  # both questions stay in the conversation
     finally:
