@@ -5,7 +5,7 @@ import streamlit as st
 from bookqa.errors import BookQAError
 from bookqa.ui import components, resources
 
-st.set_page_config(page_title="BookQA", page_icon=":material/menu_book:", layout="wide")
+st.set_page_config(page_title="BookQA", page_icon=components.ICON, layout="wide")
 navigation = st.navigation([
     st.Page(components.OVERVIEW, title="Overview", icon=":material/dashboard:", default=True),
     st.Page(components.CHAT, title="Chat", icon=":material/forum:"),

@@ -5,6 +5,7 @@ the retrieval table and charts. Book text is always escaped (shown as text, neve
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import plotly.graph_objects as go
@@ -12,7 +13,7 @@ import streamlit as st
 
 from bookqa import views
 from bookqa.conversation import Exchange
-from bookqa.errors import BookQAError
+from bookqa.errors import BookQAError, IndexMismatchError
 from bookqa.library import Book, Manifest, StageProgress
 from bookqa.types import Answer, Hit
 from bookqa.ui import resources, state
@@ -25,6 +26,8 @@ OVERVIEW = "app_pages/overview.py"
 CHAT = "app_pages/chat.py"
 INSPECTOR = "app_pages/retrieval_inspector.py"
 BROWSER = "app_pages/chapter_browser.py"
+ICON = str(Path(__file__).with_name("icon.png"))
+"""The app's favicon, served by the app itself (a Material icon as page icon would be fetched from Google's fonts)."""
 
 PAGE_ZOOM = 1.6
 PRIMARY = "#c2410c"
@@ -84,6 +87,8 @@ def current_book(searchable: bool = True) -> Book:
         return resources.book(manifest, searchable=searchable)
     except BookQAError as error:
         show_error(error)
+        if isinstance(error, IndexMismatchError):
+            st.page_link(OVERVIEW, label="Or rebuild it with the Rebuild button on the overview", icon=":material/refresh:")
         st.stop()
 
 

@@ -59,6 +59,9 @@ def test_ask_and_follow_a_source_to_its_page(browser, tmp_path: Path, embedded_m
     data = make_data_dir(tmp_path, embedded_models_dir)
     with serve(data, tmp_path / "server.log") as server:
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        elsewhere: list[str] = []  # everything runs on this machine: no request leaves it
+        page.on("request", lambda request: None if request.url.startswith((server.url, "data:", "blob:"))
+                else elsewhere.append(request.url))
         page.goto(server.url)
         page.get_by_role("button", name="Add the sample book").click(timeout=WAIT_MS)
         page.get_by_text("Passages per chapter").wait_for(timeout=WAIT_MS)
@@ -98,6 +101,7 @@ def test_ask_and_follow_a_source_to_its_page(browser, tmp_path: Path, embedded_m
         page.get_by_test_id("stPlotlyChart").wait_for(timeout=WAIT_MS)
         shoot(page, "retrieval-inspector")
         assert not page.get_by_test_id("stException").count()
+        assert elsewhere == []
     assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
