@@ -85,8 +85,8 @@ class Settings:
     """Token budget of the prompt (context blocks + history + question) given to the model."""
     history_turns: int = 6
     """How many earlier messages a follow-up keeps."""
-    low_confidence_threshold: float = 0.88
-    """Below this top dense similarity an answer is flagged as unsupported (see bookqa/confidence.py; 0.88 is
+    low_confidence_threshold: float = 0.889
+    """Below this top dense similarity an answer is flagged as unsupported (see bookqa/confidence.py; 0.889 is
     calibrated for the embedded model on d2l-zh, other embedding models need their own value)."""
 
     @classmethod
