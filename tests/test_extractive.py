@@ -111,3 +111,11 @@ def test_the_books_text_is_escaped_so_markdown_shows_it_as_printed() -> None:
     text = ExtractiveBackend().answer("分离计算中反向传播计算的偏导数", [hit(autograd, 1)], pages=PAGES).text()
     assert "z=u\\*x关于x的偏导数" in text and "z=x\\*x\\*x关于x" in text
     assert check_citations(text, [hit(autograd, 1)], PAGES).pages == (82,)  # citations stay readable
+
+
+def test_code_lines_and_sentences_cut_off_by_a_formula_are_not_quoted() -> None:
+    merged = chunk("00021", "同样，ResNet将函数展开为\nf(x) = x + g(x).\n也就是说，ResNet将f分解为两部分：一个简单的线性项和一个复杂的非线性项。\n"
+                   "net = nn.Sequential(nn.Conv2d(1, 6, kernel_size=5), nn.Sigmoid())", 252, 252,
+                   ("7.7 稠密连接网络（DenseNet）", "7.7.1 从ResNet到DenseNet"), "7.7.1")
+    quotes = ExtractiveBackend().select("ResNet 将函数分解为什么", [hit(merged, 1)], PAGES)
+    assert [q.text for q in quotes] == ["也就是说，ResNet将f分解为两部分：一个简单的线性项和一个复杂的非线性项。"]

@@ -1,13 +1,14 @@
 """The extractive backend: no language model, an answer made of the book's own sentences.
 
-Sentences of the retrieved prose passages (headings, the exercises that end a section, and sentences that only
-lead into a formula, list or listing with a colon left out) are scored by the question's key terms they
-contain (each term weighted by how rare it is among the candidate sentences, so "DenseNet" outweighs
-"模型"), with a bonus for the passage's rank and a discount for very short sentences. Each matching passage gives its best sentence first, so the
-answer shows every source that has something to say; the rest of the budget goes by score. The sentences
-are shown grouped by section, best section first, in reading order within it, each followed by its page
-citation ``[p.LABEL]``, under a note that no language model was used. The answer is Markdown; the book's text in
-it is escaped, so it shows as printed.
+Sentences of the retrieved prose passages are scored by the question's key terms they contain (each term weighted
+by how rare it is among the candidate sentences, so "DenseNet" outweighs "模型"), with a bonus for the passage's
+rank and a discount for very short sentences. Left out: headings, the exercises that end a section, sentences that
+only lead into a formula, list or listing with a colon, and in a Chinese passage the lines without Chinese (code
+merged into the passage, formulas) and the sentences a formula cuts off. Each matching passage gives its best
+sentence first, so the answer shows every source that has something to say; the rest of the budget goes by score.
+The sentences are shown grouped by section, best section first, in reading order within it, each followed by its
+page citation ``[p.LABEL]``, under a note that no language model was used. The answer is Markdown; the book's text
+in it is escaped, so it shows as printed.
 When no sentence shares a term with the question, the opening sentences of the best passages are shown.
 """
 
@@ -42,6 +43,8 @@ _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
 EXERCISES = frozenset({"练习", "习题", "Exercises"})
 """Headings of the exercises at the end of a section: what follows asks questions, it does not answer them."""
 _LEAD_IN = ("：", ":")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SENTENCE_ENDS = tuple("。！？；.!?;”」）)")
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,9 @@ class ExtractiveBackend(Backend):
         if chunk.kind == CODE:
             return []
         out = []
-        for position, sentence in enumerate(split_sentences(chunk.text)):
+        sentences = split_sentences(chunk.text)
+        chinese = language_of(chunk.text) == ZH
+        for position, sentence in enumerate(sentences):
             if sentence in EXERCISES:
                 break
             if (
@@ -162,12 +167,22 @@ class ExtractiveBackend(Backend):
                 or _HEADING.match(sentence)
                 or sentence in chunk.section_path
                 or sentence.endswith(_LEAD_IN)
+                or (chinese and _is_cut_off(sentence, sentences[position + 1 : position + 2]))
             ):
                 continue
             sentence = sentence.lstrip("•·‧ ")  # a summary's bullet: the answer makes its own list
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
             out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
         return out
+
+
+def _is_cut_off(sentence: str, following: Sequence[str]) -> bool:
+    """In a Chinese passage: ``sentence`` has no Chinese at all (code merged into the passage, a formula, a
+    reference), or it stops without end punctuation where such a line follows ("同样，ResNet将函数展开为" before
+    "f(x) = x + g(x)."); neither reads as a sentence on its own."""
+    if not _HAN.search(sentence):
+        return True
+    return not sentence.endswith(_SENTENCE_ENDS) and bool(following) and not _HAN.search(following[0])
 
 
 def _page_of(sentence: str, hit: Hit, flat_pages: Mapping[int, str]) -> int:
