@@ -19,15 +19,18 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from bookqa import __version__
 from bookqa.config import Settings
-from bookqa.embedding import Embedder, Progress
 from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
 from bookqa.types import Chunk, Page, Section
+
+if TYPE_CHECKING:  # numpy and the model code load with the first build or search, not with the overview
+    from bookqa.embedding import Embedder, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ FORMAT_VERSION = 2
 bookqa.retrieval.index_text); a folder of another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
+PAGES = "pages.jsonl"
 
 StageProgress = Callable[[str, int, int], None]
 """Progress of a book build: called with (stage, done, total); stages are "parse" and "embed"."""
@@ -92,16 +96,38 @@ class Manifest:
         return None
 
 
-@dataclass
 class Book:
-    """An opened book: its records and a ready retriever. Read-only once loaded."""
+    """An opened book: its records and a ready retriever. Read-only once loaded.
 
-    folder: Path
-    manifest: Manifest
-    pages: list[Page]
-    outline: list[Section]
-    chunks: list[Chunk]
-    retriever: Any = field(repr=False)
+    ``folder``: the book folder. ``pages``: every page in order; None reads them from the folder's
+    ``pages.jsonl`` on first use, so showing a book's outline and counts does not read every page's text.
+    ``retriever``: None for a book opened with ``searchable=False``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        pages: list[Page] | None,
+        outline: list[Section],
+        chunks: list[Chunk],
+        retriever: Any = None,
+    ) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.outline = outline
+        self.chunks = chunks
+        self.retriever = retriever
+        if pages is not None:
+            self.pages = pages
+
+    def __repr__(self) -> str:
+        return f"Book({self.book_id!r}, {self.manifest.page_count} pages, {len(self.chunks)} chunks)"
+
+    @cached_property
+    def pages(self) -> list[Page]:
+        """Every page of the book, in order (read from ``pages.jsonl`` when first asked for)."""
+        return [Page(**row) for row in _read_jsonl(self.folder / PAGES)]
 
     @property
     def book_id(self) -> str:
@@ -173,8 +199,9 @@ class Library:
         """Load a built book with a retriever over it.
 
         ``ref``: a book id (or unique prefix) or the path of an indexed PDF. ``embedder``: the query embedder;
-        loaded from the settings when None. ``searchable=False`` loads only the pages, outline and chunks
-        (``retriever`` is None; no indexes, no embedding model), for showing a book quickly. Raises BookNotFoundError when no such book exists and
+        loaded from the settings when None. ``searchable=False`` loads only the outline and chunks
+        (``retriever`` is None; no indexes, no embedding model), for showing a book quickly. Either way the
+        pages are read when first used. Raises BookNotFoundError when no such book exists and
         IndexMismatchError when it was built with other settings.
         """
         manifest = self.find(ref)
@@ -282,7 +309,7 @@ class Library:
         tmp = Path(tempfile.mkdtemp(prefix=f".build-{book_id}-", dir=self.root))
         try:
             shutil.copyfile(path, tmp / SOURCE_PDF)
-            _write_jsonl(tmp / "pages.jsonl", (dataclasses.asdict(p) for p in ingested.pages))
+            _write_jsonl(tmp / PAGES, (dataclasses.asdict(p) for p in ingested.pages))
             _write_json(tmp / "outline.json", [dataclasses.asdict(s) for s in ingested.outline])
             _write_jsonl(tmp / "chunks.jsonl", (_chunk_row(c) for c in ingested.chunks))
             vectors.save(tmp / "vectors")
@@ -315,7 +342,6 @@ class Library:
         return manifest
 
     def _load(self, folder: Path, manifest: Manifest, embedder: Embedder | None, searchable: bool = True) -> Book:
-        pages = [Page(**row) for row in _read_jsonl(folder / "pages.jsonl")]
         outline = [Section(**row) for row in json.loads((folder / "outline.json").read_text(encoding="utf-8"))]
         chunks = [_chunk_from_row(row) for row in _read_jsonl(folder / "chunks.jsonl")]
         if len(chunks) != manifest.chunks:
@@ -324,7 +350,7 @@ class Library:
                 f"Rebuild it: python -m bookqa index {manifest.book_id} --rebuild",
             )
         if not searchable:
-            return Book(folder=folder, manifest=manifest, pages=pages, outline=outline, chunks=chunks, retriever=None)
+            return Book(folder=folder, manifest=manifest, pages=None, outline=outline, chunks=chunks)
         from bookqa.embedding import load_embedder
         from bookqa.keyword_index import KeywordIndex
         from bookqa.retrieval import Retriever
@@ -340,7 +366,7 @@ class Library:
                 f"Rebuild it: python -m bookqa index {manifest.book_id} --rebuild",
             )
         retriever = Retriever(chunks, vectors, keywords, embedder, self.settings)
-        return Book(folder=folder, manifest=manifest, pages=pages, outline=outline, chunks=chunks, retriever=retriever)
+        return Book(folder=folder, manifest=manifest, pages=None, outline=outline, chunks=chunks, retriever=retriever)
 
 
 def _stage(progress: StageProgress | None, stage: str) -> Progress | None:

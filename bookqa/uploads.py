@@ -10,10 +10,13 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bookqa.embedding import Embedder
 from bookqa.errors import InvalidPDFError
 from bookqa.library import Library, Manifest, StageProgress
+
+if TYPE_CHECKING:
+    from bookqa.embedding import Embedder
 
 UPLOADS = "uploads"
 """Folder under ``settings.data_dir`` where an upload waits while it is indexed."""

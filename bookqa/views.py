@@ -10,7 +10,6 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Sequence
 
-from bookqa.cli import hit_to_json
 from bookqa.library import Book, Manifest
 from bookqa.types import Chunk, Hit, Section
 
@@ -104,6 +103,8 @@ def left_out_summary(manifest: Manifest) -> dict[str, int]:
 def hit_rows(hits: Sequence[Hit], book: Book) -> list[dict[str, Any]]:
     """One flat row per hit for the retrieval table: rank, each signal's score and rank (None where that
     signal missed the passage), page label, its own section's title, kind and a short text preview."""
+    from bookqa.cli import hit_to_json  # the command line's module (argparse) loads with the first table, not with the overview
+
     rows = []
     for hit in hits:
         data = hit_to_json(hit, book)

@@ -78,6 +78,15 @@ def test_open_gives_the_same_hits_as_the_indexes_before_saving(library, built, t
             assert [h.score for h in got] == pytest.approx([h.score for h in expected], rel=1e-5)
 
 
+def test_a_book_opened_for_display_reads_its_pages_when_first_used(library, built):
+    book = library.open(built.book_id, searchable=False)
+    assert book.retriever is None and len(book.chunks) == built.chunks and book.outline
+    assert "pages" not in vars(book)  # not read yet
+    assert [p.label for p in book.pages] == list(TINY_BOOK.labels)
+    assert book.page(2) == book.pages[1] and book.label(2) == TINY_BOOK.labels[1]
+    assert book.pages == library.open(built.book_id, embedder=EMBEDDER).pages
+
+
 def test_opened_book_searches_within_a_section(library, built):
     book = library.open(built.book_id, embedder=EMBEDDER)
     hits = book.retriever.search("向量", k=3, scope=Scope(section="2.1"))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import streamlit as st
 
 from bookqa.config import Settings
-from bookqa.embedding import Embedder
 from bookqa.errors import BookQAError
 from bookqa.library import Book, Library, Manifest
 
-if TYPE_CHECKING:  # the answer side, retrieval and PyMuPDF's layout models load when first used
+if TYPE_CHECKING:  # the embedding model (numpy, torch), the answer side, retrieval and PyMuPDF load when first used
+    from bookqa.embedding import Embedder
     from bookqa.llm import Backend
     from bookqa.retrieval import Scope
     from bookqa.types import Hit
@@ -121,8 +121,8 @@ def _book(book_id: str, built_at: str, searchable: bool) -> Book:
 
 
 def book(manifest: Manifest, searchable: bool = True) -> Book:
-    """The opened book (a rebuilt book is opened afresh). ``searchable=False``: pages, outline and chunks
-    only, without loading any model (for the overview and the chapter browser)."""
+    """The opened book (a rebuilt book is opened afresh). ``searchable=False``: outline, chunks and
+    pages only, without loading any model (for the overview and the chapter browser)."""
     if not searchable:
         return _book(manifest.book_id, manifest.built_at, False)
     embedder()
