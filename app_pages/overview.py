@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from bookqa import views
 from bookqa.errors import BookQAError
 from bookqa.ui import components, resources, state
 
@@ -29,24 +28,10 @@ if not manifests:
             st.rerun()
     st.stop()
 
-book = components.current_book(searchable=False)
-manifest = book.manifest
-st.header(components.escape(manifest.title), anchor=False)
-st.caption(f"{components.escape(manifest.source_name)} · book id `{manifest.book_id}` · sha256 {manifest.sha256[:12]}…")
-left_out = views.left_out_summary(manifest)
-columns = st.columns(6)
-columns[0].metric("Pages", manifest.page_count)
-columns[1].metric("Sections", manifest.sections)
-columns[2].metric("Passages", manifest.chunks, help=f"{manifest.code_chunks} of them code")
-columns[3].metric("Pages left out", len(manifest.left_out),
-                  help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
-columns[4].metric("Index size", components.file_size(manifest.index_bytes))
-columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
-if left_out:
-    st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
-
-st.subheader("Passages per chapter", anchor=False)
-components.chapter_chart(book)
+selected = components.selected_manifest()
+book = components.open_book(selected, searchable=False) if selected else None
+if book is not None:  # else the error said why, and the library below offers the rebuild
+    components.book_facts(book)
 
 st.subheader("Library", anchor=False)
 for item in manifests:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from bookqa import views
 from bookqa.conversation import Exchange
-from bookqa.errors import BookQAError, IndexMismatchError
+from bookqa.errors import BookQAError
 from bookqa.library import Book, Manifest, StageProgress
 from bookqa.types import Answer, Hit
 from bookqa.ui import resources, state
@@ -83,13 +83,20 @@ def current_book(searchable: bool = True) -> Book:
                 "in the sidebar.", icon=":material/library_add:")
         st.page_link(OVERVIEW, label="Go to the overview", icon=":material/arrow_forward:")
         st.stop()
+    book = open_book(manifest, searchable)
+    if book is None:
+        st.page_link(OVERVIEW, label="Rebuild it with its Rebuild button on the overview", icon=":material/refresh:")
+        st.stop()
+    return book
+
+
+def open_book(manifest: Manifest, searchable: bool = True) -> Book | None:
+    """``manifest``'s book, opened; None after showing why it cannot be (built with other settings, damaged)."""
     try:
         return resources.book(manifest, searchable=searchable)
     except BookQAError as error:
         show_error(error)
-        if isinstance(error, IndexMismatchError):
-            st.page_link(OVERVIEW, label="Or rebuild it with the Rebuild button on the overview", icon=":material/refresh:")
-        st.stop()
+        return None
 
 
 def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest | None:
@@ -317,6 +324,26 @@ def score_chart(hits: Sequence[Hit]) -> None:
         traces.append(go.Bar(x=[r["rank"] for r in mine], y=[r["score"] for r in mine], name=name,
                              marker_color=SIGNAL_COLOURS[name], xaxis=f"x{suffix}", yaxis=f"y{suffix}"))
     st.plotly_chart(go.Figure(data=traces, layout=layout), config={"displayModeBar": False})
+
+
+def book_facts(book: Book) -> None:
+    """The book at a glance: title, source, counts, what was left out of the index, passages per chapter."""
+    manifest = book.manifest
+    st.header(escape(manifest.title), anchor=False)
+    st.caption(f"{escape(manifest.source_name)} · book id `{manifest.book_id}` · sha256 {manifest.sha256[:12]}…")
+    left_out = views.left_out_summary(manifest)
+    columns = st.columns(6)
+    columns[0].metric("Pages", manifest.page_count)
+    columns[1].metric("Sections", manifest.sections)
+    columns[2].metric("Passages", manifest.chunks, help=f"{manifest.code_chunks} of them code")
+    columns[3].metric("Pages left out", len(manifest.left_out),
+                      help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
+    columns[4].metric("Index size", file_size(manifest.index_bytes))
+    columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
+    if left_out:
+        st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
+    st.subheader("Passages per chapter", anchor=False)
+    chapter_chart(book)
 
 
 def chapter_chart(book: Book) -> None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
 from bookqa.library import Library
-from bookqa.sample import build_sample_pdf
+from bookqa.sample import add_sample, build_sample_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -252,3 +252,22 @@ def test_a_question_the_book_does_not_cover_is_flagged(app: AppTest) -> None:
     assert not app.exception
     assert any("does not seem to cover" in w.value for w in app.warning)
 
+
+
+def test_a_book_built_with_other_settings_is_explained_and_rebuilt_from_the_overview(
+    tmp_path: Path, embedded_models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = make_data_dir(tmp_path, embedded_models_dir)
+    add_sample(Library(Settings(data_dir=data)))
+    use_environment(monkeypatch, data_dir=str(data), backend="extractive", chunk_size="400")
+    try:
+        at = AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
+        assert not at.exception
+        assert "chunk size 500/overlap 80" in " ".join(texts(at.error))
+        next(b for b in at.button if b.label == "Rebuild").click().run()
+        at.run()
+        assert not at.exception and not at.error
+        assert at.header[0].value == "深度学习小册：BookQA 示例书"  # the book's facts are back
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
