@@ -26,14 +26,15 @@ if not hits:
     st.stop()
 
 if other:
+    others = resources.search(book, query, k, other, scope)
     left, right = st.columns(2)
     left.subheader(mode, anchor=False)
     right.subheader(other, anchor=False)
     with right:
-        components.hits_table(resources.search(book, query, k, other, scope), book, key=f"compare-{other}",
-                              selectable=False)
+        components.hits_table(others, book, key=f"compare-{other}", selectable=False)
     with left:
         row = components.hits_table(hits, book, key=f"table-{mode}")
+    components.rank_chart(hits, others, (mode, other), book)
 else:
     row = components.hits_table(hits, book, key=f"table-{mode}")
 components.score_chart(hits)

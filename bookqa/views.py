@@ -132,6 +132,24 @@ def score_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:
     ]
 
 
+def rank_pairs(first: Sequence[Hit], second: Sequence[Hit]) -> list[dict[str, Any]]:
+    """Each passage found by either of two searches, with its ``ranks`` in both (None where a search did not
+    return it), its first ``page`` and own ``section`` title; best first by the first search, then the second.
+    Passages are matched by their first chunk (neighbours may merge differently in the two searches)."""
+    def first_chunk(hit: Hit) -> str:
+        return hit.chunk.id.split("+")[0]
+
+    found: dict[str, dict[str, Any]] = {}
+    for which, hits in enumerate((first, second)):
+        for hit in hits:
+            entry = found.setdefault(first_chunk(hit), {
+                "ranks": [None, None], "page": hit.chunk.page_start,
+                "section": hit.chunk.section_path[-1] if hit.chunk.section_path else "",
+            })
+            entry["ranks"][which] = hit.rank
+    return list(found.values())
+
+
 def term_spans(text: str, query: str) -> list[tuple[str, bool]]:
     """``text`` cut into ``(piece, matched)`` spans, where matched pieces are runs of the query's content terms
     (case-insensitive, longest term first). Joined, the pieces give ``text`` back."""

@@ -13,6 +13,7 @@ from bookqa.views import (
     left_out_summary,
     outline_tree,
     passage_chunks,
+    rank_pairs,
     score_rows,
     scope_section,
     scope_choices,
@@ -135,3 +136,15 @@ def test_scope_section_is_the_chapter_or_section_holding_a_number() -> None:
     assert scope_section(OUTLINE, "2") == OUTLINE[5]
     assert scope_section(OUTLINE, "3.1") is None and scope_section(OUTLINE, None) is None
     assert scope_section(OUTLINE, "11.1") is None  # "1" does not hold "11.1"
+
+
+def test_rank_pairs_line_up_the_passages_of_two_searches() -> None:
+    b = book()
+    merged = Chunk("b:00000+00001", "b", "文本", 2, 4, b.chunks[0].section_path, "1.1")
+    hybrid = [Hit(merged, 1, 1.0), Hit(b.chunks[2], 2, 0.5)]
+    keyword = [Hit(b.chunks[2], 1, 3.0), Hit(b.chunks[0], 2, 2.0)]  # b:00000 alone, not merged here
+    assert rank_pairs(hybrid, keyword) == [
+        {"ranks": [1, 2], "page": 2, "section": "1.1 线性回归"},
+        {"ranks": [2, 1], "page": 5, "section": "2.1 卷积层"},
+    ]
+    assert rank_pairs(hybrid, [])[0]["ranks"] == [1, None]

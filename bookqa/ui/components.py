@@ -46,9 +46,9 @@ def escape(text: str) -> str:
 
 
 def highlighted(text: str, query: str) -> str:
-    """``text`` as escaped Markdown with the query's terms on a highlighted background."""
+    """``text`` as escaped Markdown with the query's terms in bold, in the theme's orange."""
     return "".join(
-        f":orange-background[**{escape(piece)}**]" if matched else escape(piece)
+        f":orange[**{escape(piece)}**]" if matched else escape(piece)
         for piece, matched in views.term_spans(text, query)
     )
 
@@ -292,11 +292,12 @@ def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = Tru
         "kind": st.column_config.TextColumn("Kind", width="small"),
         "preview": st.column_config.TextColumn("Text", width="large"),
     }
+    columns = [name for name in TABLE_COLUMNS if any(row[name] is not None for row in rows)]  # this mode's signals
     if not selectable:
-        st.dataframe(rows, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key)
+        st.dataframe(rows, column_config=config, column_order=columns, hide_index=True, key=key)
         return None
     event = st.dataframe(
-        rows, column_config=config, column_order=TABLE_COLUMNS, hide_index=True, key=key, on_select="rerun",
+        rows, column_config=config, column_order=columns, hide_index=True, key=key, on_select="rerun",
         selection_mode="single-row",
     )
     rows = event.selection.rows
@@ -344,6 +345,24 @@ def book_facts(book: Book) -> None:
         st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
     st.subheader("Passages per chapter", anchor=False)
     chapter_chart(book)
+
+
+def rank_chart(first: Sequence[Hit], second: Sequence[Hit], modes: tuple[str, str], book: Book) -> None:
+    """Where each passage ranks in two retrieval modes: one line per passage from its rank in one mode to its
+    rank in the other (at the bottom, "not found", when a mode did not return it)."""
+    pairs = views.rank_pairs(first, second)
+    missing = max(len(first), len(second)) + 1
+    traces = [
+        go.Scatter(
+            x=list(modes), y=[pair["ranks"][0] or missing, pair["ranks"][1] or missing], mode="lines+markers",
+            name=f"p.{book.label(pair['page'])} {pair['section']}", hovertemplate="%{x}: rank %{y}<extra>%{fullData.name}</extra>",
+        )
+        for pair in pairs
+    ]
+    yaxis = {"autorange": "reversed", "tickvals": [*range(1, missing), missing],
+             "ticktext": [*map(str, range(1, missing)), "not found"], "title": {"text": "rank"}}
+    layout = {"height": 300, "margin": dict(l=10, r=10, t=10, b=10), "yaxis": yaxis, "legend": {"font": {"size": 11}}}
+    st.plotly_chart(go.Figure(data=traces, layout=layout), config={"displayModeBar": False})
 
 
 def chapter_chart(book: Book) -> None:

@@ -19,8 +19,8 @@ def test_escape_keeps_line_breaks() -> None:
 
 def test_highlighted_wraps_only_the_query_terms() -> None:
     marked = highlighted("DenseNet 使用 <b>连结</b>", "DenseNet 的连结")
-    assert marked.startswith(":orange-background[**DenseNet**]")
-    assert ":orange-background[**连结**]" in marked
+    assert marked.startswith(":orange[**DenseNet**]")
+    assert ":orange[**连结**]" in marked
     assert "<b>" not in marked
 
 
