@@ -4,7 +4,8 @@ flagged (and the ones it covers not), and what does the answer path cost around 
 
     .venv/bin/python -m bench.bench_answers [--pdf ../shared/books/d2l-zh.pdf] [--questions FILE ...] [--repeat 5]
 
-The book is opened from the library (indexed first when it is not there). Overhead is measured per question
+The book is opened from the library (indexed first when it is not there). For questions with evidence strings,
+``quotes_evidence`` counts the answers whose own text holds the evidence (stricter than citing its page). Overhead is measured per question
 over ``--repeat`` runs after a warm-up: retrieval itself, the rest of the answer path (rewrite, confidence,
 extractive answer, citation check), the extractive answer alone, and what a language model's answer adds
 around the model (building the grounded prompt, checking the citations of a model-like reply). The verdict
@@ -24,7 +25,7 @@ from typing import Any, Sequence
 from bookqa.chat import ask
 from bookqa.citations import check_citations
 from bookqa.config import Settings
-from bookqa.evaluation import Question, load_questions
+from bookqa.evaluation import Question, load_questions, squash
 from bookqa.lang import estimate_tokens
 from bookqa.library import Library
 from bookqa.llm import ExtractiveBackend
@@ -103,6 +104,15 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def quotes_evidence(text: str, question: Question) -> bool | None:
+    """For a question with evidence strings: whether the answer's text holds one (compared as evaluation does,
+    the answer's Markdown escapes removed); None without evidence."""
+    if not question.evidence:
+        return None
+    flat = squash(text.replace("\\", ""))
+    return any(squash(e) in flat for e in question.evidence)
+
+
 def gold_pages(question: Question) -> set[int]:
     """Every physical page of the question's gold sections."""
     return {p for g in question.gold for p in range(g.first_page, g.last_page + 1)}
@@ -143,6 +153,7 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
                 "query": question.query,
                 "rewritten_query": answer.rewritten_query,
                 "cites_gold": bool(gold & set(answer.citations)),
+                "quotes_evidence": quotes_evidence(answer.text, question),
                 "retrieves_gold": bool(gold & pages_of(answer.hits)),
                 "citations": list(answer.citations),
                 "low_confidence": answer.low_confidence,
@@ -165,6 +176,7 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
         "questions": len(rows),
         "cites_gold_share": round(statistics.mean(r["cites_gold"] for r in rows), 3),
         "retrieves_gold_share": round(statistics.mean(r["retrieves_gold"] for r in rows), 3),
+        "quotes_evidence": f"{sum(bool(r['quotes_evidence']) for r in rows)}/{sum(r['quotes_evidence'] is not None for r in rows)}",
         "follow_ups": [{k: r[k] for k in ("id", "query", "rewritten_query", "retrieves_gold", "cites_gold")} for r in follow_ups],
         "flagged_in_book": f"{sum(r['low_confidence'] for r in rows) + sum(c['low_confidence'] for c in calibration if c['in_book'])}"
         f"/{len(rows) + len(IN_BOOK)}",

@@ -33,6 +33,8 @@ NOTE = {
 MIN_SENTENCE_CHARS = 6
 MAX_SENTENCE_CHARS = 300
 """Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
+FOCUS_WEIGHT = 2.0
+"""How much more a follow-up's own terms weigh than those its rewrite carried in from earlier turns."""
 FULL_SENTENCE_CHARS = 30
 """Sentences shorter than this score in proportion to their length: a short one that names the topic ("我们来构造
 DenseNet模型。") mostly leads into what follows rather than saying something about it."""
@@ -90,13 +92,18 @@ class ExtractiveBackend(Backend):
         **overrides: float,
     ) -> Reply:
         """See :meth:`Backend.answer`; ``history`` and ``overrides`` do not apply here, and ``standalone``
-        (when given) is what the sentences are scored against."""
-        return Reply(self._lines(standalone or question, hits, pages or {}, language_of(question)))
+        (when given) is what the sentences are scored against, the question's own terms counting double."""
+        focus = question if standalone else None
+        return Reply(self._lines(standalone or question, hits, pages or {}, language_of(question), focus))
 
-    def select(self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page] | None = None) -> list[Quote]:
+    def select(
+        self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page] | None = None, focus: str | None = None
+    ) -> list[Quote]:
         """The sentences chosen for ``query`` from ``hits`` (best first), in the order they are shown.
 
-        ``pages``: physical page number -> Page, to find the page each sentence is printed on.
+        ``pages``: physical page number -> Page, to find the page each sentence is printed on. ``focus``: the
+        follow-up question that ``query`` was rewritten from; its own terms weigh ``FOCUS_WEIGHT`` times as
+        much as those carried from earlier turns ("过渡层" over "DenseNet" in "它的过渡层是做什么的？").
         """
         pages = pages or {}
         spanned = {n for hit in hits for n in range(hit.chunk.page_start, hit.chunk.page_end + 1) if n in pages}
@@ -104,14 +111,8 @@ class ExtractiveBackend(Backend):
         candidates = [c for hit in hits for c in self._sentences(hit, flat)]
         if not candidates:
             return []
-        lowered = [c.text.lower() for c in candidates]
-        found_in = {term: sum(term in text for text in lowered) for term in terms(query)}
-        weight = {term: math.log(1 + len(candidates) / n) for term, n in found_in.items() if n}
-        scored = []
-        for c, text in zip(candidates, lowered):
-            score = sum(w for term, w in weight.items() if term in text) * (1 + 1 / (c.hit.rank + 1))
-            score *= min(1.0, len(text) / FULL_SENTENCE_CHARS)
-            scored.append(dataclasses.replace(c, score=score))
+        scores = self._scores(query, focus, candidates)
+        scored = [dataclasses.replace(c, score=score) for c, score in zip(candidates, scores)]
         matched = [c for c in scored if c.score > 0]
         if matched:  # each passage's best sentence first (best passage first), then the rest by score
             by_score = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
@@ -140,11 +141,32 @@ class ExtractiveBackend(Backend):
             chosen, key=lambda c: (best_of_section[c.hit.chunk.section_path], c.page, c.hit.rank, c.position)
         )
 
-    def _lines(self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page], language: str) -> Iterator[str]:
+    def _scores(self, query: str, focus: str | None, candidates: Sequence[Quote]) -> list[float]:
+        """Each candidate's relevance: the weights of the query's terms it holds (rarer terms weigh more, the
+        ``focus`` question's own ones ``FOCUS_WEIGHT`` times more), times the passage's rank bonus and the
+        short-sentence discount; 0 when it holds none."""
+        lowered = [c.text.lower() for c in candidates]
+        found_in = {term: sum(term in text for text in lowered) for term in terms(query)}
+        own = set(terms(focus)) if focus else set()
+        weight = {
+            term: math.log(1 + len(candidates) / n) * (FOCUS_WEIGHT if term in own else 1.0)
+            for term, n in found_in.items()
+            if n
+        }
+        return [
+            sum(w for term, w in weight.items() if term in text)
+            * (1 + 1 / (c.hit.rank + 1))
+            * min(1.0, len(text) / FULL_SENTENCE_CHARS)
+            for c, text in zip(candidates, lowered)
+        ]
+
+    def _lines(
+        self, query: str, hits: Sequence[Hit], pages: Mapping[int, Page], language: str, focus: str | None
+    ) -> Iterator[str]:
         yield NOTE[language] + "\n"
         gap = "" if language == ZH else " "  # Chinese puts no space before a citation
         section: tuple[str, ...] | None = None
-        for c in self.select(query, hits, pages):
+        for c in self.select(query, hits, pages, focus):
             if c.hit.chunk.section_path != section:
                 section = c.hit.chunk.section_path
                 title = section[-1] if section else ("（未分节）" if language == ZH else "(no section)")
