@@ -5,12 +5,13 @@ flagged (and the ones it covers not), and what does the answer path cost around 
     .venv/bin/python -m bench.bench_answers [--pdf ../shared/books/d2l-zh.pdf] [--questions FILE ...] [--repeat 5]
 
 The book is opened from the library (indexed first when it is not there). For questions with evidence strings,
-``quotes_evidence`` counts the answers whose own text holds the evidence (stricter than citing its page). Overhead is measured per question
-over ``--repeat`` runs after a warm-up: retrieval itself, the rest of the answer path (rewrite, confidence,
-extractive answer, citation check), the extractive answer alone, and what a language model's answer adds
-around the model (building the grounded prompt, checking the citations of a model-like reply). The verdict
-of the low-confidence rule on every question, and on more questions in the book and off it, is listed to
-calibrate ``BOOKQA_LOW_CONFIDENCE_THRESHOLD``. Figures are printed and written to bench/results/answers.json.
+``quotes_evidence`` counts the answers whose own text holds the evidence (stricter than citing its page).
+Overhead is measured per question over ``--repeat`` runs after a warm-up: retrieval itself, the rest of the
+answer path (rewrite, confidence, extractive answer, citation check), the extractive answer alone, and what a
+language model's answer adds around the model (building the grounded prompt, checking the citations of a
+model-like reply). The verdict of the low-confidence rule on every question, and on more questions in the book
+and off it, is listed to calibrate ``BOOKQA_LOW_CONFIDENCE_THRESHOLD``. Figures are printed and written to
+bench/results/answers.json.
 """
 
 from __future__ import annotations
