@@ -20,7 +20,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z\"“(\u4e00-\u9fff])|\n")
 
 QUESTION_WORDS = frozenset(
-    "理解 解释 介绍 说明 讲讲 一下 请问 有啥 两者 分别 各种 各自 关于 呢 请"
+    "理解 解释 介绍 说明 讲讲 一下 请问 有啥 两者 分别 各种 各自 关于 呢 请 干嘛 干啥 咋 咋样 怎么回事 咋回事 啥意思 玩意 啥玩意"
     " about explain explained mean meaning understand tell me please describe between you i".split()
 )
 """Words that shape a question rather than name its topic; dropped from terms on top of the keyword index's stop words."""
