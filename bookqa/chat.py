@@ -117,6 +117,7 @@ class Turn:
             hits=tuple(self.hits),
             citations=checked.pages,
             rewritten_query=self.rewritten_query,
+            unverified=checked.unverified,
             low_confidence=self.low_confidence,
             backend=self._backend.name,
             model=self._backend.model,

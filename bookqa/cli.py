@@ -190,6 +190,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for piece in turn:
             print(piece, end="", flush=True)
         answer = turn.result()
+        if answer.unverified:
+            print(f"\n\n(also cited, but not among the sources below: p.{', p.'.join(answer.unverified)})", end="")
         print("\n\nSources:")
         for hit in answer.hits:
             cited = "*" if any(hit.chunk.page_start <= p <= hit.chunk.page_end for p in answer.citations) else " "
@@ -247,6 +249,7 @@ def answer_to_json(answer: Any, book: Any) -> dict[str, Any]:
         "answer": answer.text,
         "rewritten_query": answer.rewritten_query,
         "citations": list(answer.citations),
+        "unverified_citations": list(answer.unverified),
         "hits": [hit_to_json(h, book) for h in answer.hits],
         "low_confidence": answer.low_confidence,
         "backend": answer.backend,

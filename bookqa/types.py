@@ -106,9 +106,10 @@ class Message:
 class Answer:
     """A finished answer.
 
-    ``text``: the reply as shown (citations in the form ``[p.291]``, using page labels).
-    ``hits``: the retrieved chunks the answer was grounded in. ``citations``: physical page numbers the
-    reply cites that were among the retrieved pages. ``rewritten_query``: the standalone query used for
+    ``text``: the reply as shown (citations in the form ``[p.291]``, using page labels; one to a page that was not
+    retrieved marked ``[p.999?]``). ``hits``: the retrieved chunks the answer was grounded in. ``citations``:
+    physical page numbers the reply cites that were among the retrieved pages. ``unverified``: page labels the
+    reply cites that were not retrieved (never shown as sources). ``rewritten_query``: the standalone query used for
     retrieval when a follow-up was rewritten, else None. ``low_confidence``: retrieval found nothing that
     supports an answer. ``timings``: seconds per stage. ``usage``: token counts.
     """
@@ -117,6 +118,7 @@ class Answer:
     hits: tuple[Hit, ...]
     citations: tuple[int, ...]
     rewritten_query: str | None = None
+    unverified: tuple[str, ...] = ()
     low_confidence: bool = False
     backend: str = ""
     model: str = ""

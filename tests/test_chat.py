@@ -110,7 +110,7 @@ def test_a_question_the_book_does_not_cover_is_flagged_not_answered(retriever: R
 def test_a_model_answer_keeps_only_retrieved_citations(retriever: Retriever, settings: Settings) -> None:
     model = ScriptedModel(["DenseNet 连结通道", " [p.251]，", "而 ResNet 相加 [p.999]。"])
     answer = ask("什么是 DenseNet 模型", retriever=retriever, backend=model, settings=settings, pages=PAGE_LIST).result()
-    assert answer.citations == (269,)
+    assert answer.citations == (269,) and answer.unverified == ("999",)
     assert answer.text == "DenseNet 连结通道 [p.251]，而 ResNet 相加 [p.999?]。"
     assert (answer.backend, answer.model, answer.usage) == ("scripted", "scripted-glm", {"prompt_tokens": 100, "completion_tokens": 3})
     system, user = model.sent[-1]

@@ -236,6 +236,9 @@ def answer_details(answer: Answer, book: Book, expanded: bool = True) -> None:
     if answer.low_confidence:
         st.warning("The book does not seem to cover this question, so there is no answer from it. "
                    "Try other words, or widen the search scope.", icon=":material/help:")
+    if answer.unverified:
+        st.caption(f":material/report: Also cited, but not among the retrieved passages (so not a source): "
+                   f"p.{escape(', p.'.join(answer.unverified))}")
     if answer.backend == "extractive":
         st.badge("Quoted from the book: no language model", icon=":material/format_quote:", color="gray")
     if answer.hits:
