@@ -8,7 +8,7 @@ import streamlit as st
 
 from bookqa.conversation import cited_pages
 from bookqa.ui import components, state
-from bookqa.views import outline_tree, passage_chunks, scope_choices, scope_section, section_at
+from bookqa.views import outline_tree, passage_chunks, scope_choices, section_at, section_to_ask
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)
@@ -16,7 +16,6 @@ cited = cited_pages(exchanges)
 last = len(book.pages)
 st.title("Chapter browser", anchor=False)
 state.follow_page_link(last)
-followed = passage_chunks(book, state.followed_passage())
 
 tree, reader = st.columns([1, 3], gap="large")
 with reader:
@@ -28,8 +27,8 @@ with reader:
                 disabled=page <= 1, width="stretch")
     forward.button("Next", icon=":material/chevron_right:", on_click=state.show_page, args=(page + 1,),
                    disabled=page >= last, width="stretch")
-    shown = [chunk for chunk in followed if chunk.page_start <= page <= chunk.page_end]
-    section = (scope_section(book.outline, shown[0].section_number) if shown else None) or section_at(book.outline, page)
+    shown = passage_chunks(book, state.followed_passage(), page)
+    section = section_to_ask(book.outline, page, shown)
     if page in cited:
         st.badge("Cited in your chat", icon=":material/bookmark:", color="orange")
     if section is not None and st.button(f"Ask about {components.escape(section.display_title)}",

@@ -210,10 +210,11 @@ def _scope(book: Any, section: str | None, pages: tuple[int, int] | None) -> Any
             f"{book.manifest.title} has no section {section!r}.",
             f"python -m bookqa outline {book.book_id} lists its sections and their numbers.",
         )
-    if pages is not None and pages[1] > len(book.pages):
+    last = book.manifest.page_count
+    if pages is not None and pages[1] > last:
         raise BookQAError(
-            f"{book.manifest.title} has physical pages 1-{len(book.pages)}; --pages {pages[0]}-{pages[1]} goes beyond them.",
-            f"Give a range within 1-{len(book.pages)}.",
+            f"{book.manifest.title} has physical pages 1-{last}; --pages {pages[0]}-{pages[1]} goes beyond them.",
+            f"Give a range within 1-{last}.",
         )
     return Scope(section=section, pages=pages)
 

@@ -36,6 +36,11 @@ def language_of(text: str) -> str:
     return ZH if han and han >= len(_LATIN_WORD.findall(text)) else EN
 
 
+def has_chinese(text: str) -> bool:
+    """Whether ``text`` holds at least one Han character."""
+    return _HAN.search(text) is not None
+
+
 def _tokens(text: str) -> list[str]:
     global _tokenizer
     with _tokenizer_lock:

@@ -20,6 +20,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -31,7 +32,7 @@ from bookqa.glossary import Glossary
 from bookqa.keyword_index import KeywordIndex, title_terms
 from bookqa.text import normalize_text
 from bookqa.title_index import TitleIndex
-from bookqa.types import Chunk, Hit
+from bookqa.types import Chunk, Hit, passage_id
 from bookqa.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -209,15 +210,14 @@ def merge_scores(entries: Sequence[Mapping[str, float]]) -> dict[str, float]:
 
 def merge_chunks(chunks: Sequence[Chunk]) -> Chunk:
     """One chunk made of consecutive ``chunks`` of a section: the text joined without repeating their overlap,
-    the page span of all, and the first id with the others' numbers appended ("book:00012+00013")."""
+    the page span of all, and the passage's id (:func:`bookqa.types.passage_id`: "book:00012+00013")."""
     first = chunks[0]
     text = first.text
     for chunk in chunks[1:]:
         text = _join(text, chunk.text)
-    suffix = "".join("+" + chunk.id.removeprefix(f"{chunk.book_id}:") for chunk in chunks[1:])
     return dataclasses.replace(
         first,
-        id=first.id + suffix,
+        id=passage_id([chunk.id for chunk in chunks]),
         text=text,
         page_start=min(chunk.page_start for chunk in chunks),
         page_end=max(chunk.page_end for chunk in chunks),
@@ -271,9 +271,6 @@ class Retriever:
         self._page_start = np.array([chunk.page_start for chunk in self.chunks])
         self._page_end = np.array([chunk.page_end for chunk in self.chunks])
         self._sections = np.array([chunk.section_number or "" for chunk in self.chunks], dtype=np.str_)
-        self._words = Counter(
-            word for chunk in self.chunks for word in set(_WORD.findall(f"{' '.join(chunk.section_path)} {chunk.text}".lower()))
-        )
         self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
             a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
         ]
@@ -287,6 +284,13 @@ class Retriever:
     def mentions(self, word: str) -> int:
         """How many chunks hold the Latin-letter or digit ``word`` (lower case, whole) in their text or section path."""
         return self._words[word.lower()]
+
+    @cached_property
+    def _words(self) -> Counter[str]:
+        """Per Latin-letter or digit word, the number of chunks that hold it (counted when first asked for)."""
+        return Counter(
+            word for chunk in self.chunks for word in set(_WORD.findall(f"{' '.join(chunk.section_path)} {chunk.text}".lower()))
+        )
 
     @property
     def fusion(self) -> Fusion:

@@ -7,7 +7,7 @@ printed page labels are kept beside them for display.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 PROSE = "prose"
 CODE = "code"
@@ -76,6 +76,20 @@ class Chunk:
     def overlaps_pages(self, first: int, last: int) -> bool:
         """True when the chunk shares at least one page with the inclusive range ``first..last``."""
         return self.page_start <= last and self.page_end >= first
+
+
+def passage_id(chunk_ids: Sequence[str]) -> str:
+    """The id of a passage made of consecutive chunks: the first id with the others' numbers appended
+    (["book:00012", "book:00013"] -> "book:00012+00013"); one chunk's passage has the chunk's id."""
+    first, *rest = chunk_ids
+    return first + "".join("+" + chunk_id.rpartition(":")[2] for chunk_id in rest)
+
+
+def passage_chunk_ids(passage: str) -> list[str]:
+    """The chunk ids of a passage id (:func:`passage_id` read back); [] for an id that names no chunk."""
+    head, *rest = passage.split("+")
+    prefix = head.rpartition(":")[0]
+    return [head, *(f"{prefix}:{number}" for number in rest)] if prefix else []
 
 
 @dataclass(frozen=True)

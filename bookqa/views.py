@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Sequence
 
 from bookqa.library import Book, Manifest
-from bookqa.types import Chunk, Hit, Section
+from bookqa.types import Chunk, Hit, Section, passage_chunk_ids
 
 if TYPE_CHECKING:  # retrieval (jieba, bm25s, FAISS) loads with the first search, not with the overview
     from bookqa.retrieval import Scope
@@ -55,14 +55,19 @@ def section_at(outline: Sequence[Section], page: int) -> Section | None:
     return earlier[-1] if earlier else deepest[0]
 
 
-def passage_chunks(book: Book, passage_id: str) -> list[Chunk]:
-    """The chunks of the passage ``passage_id`` as hits name it ("book:00012", or "book:00012+00013" for
-    neighbours merged into one passage), in order; [] when ``book`` has no such chunk."""
-    head, *rest = passage_id.split("+")
-    prefix = head.rpartition(":")[0]
-    wanted = [head, *(f"{prefix}:{number}" for number in rest)]
+def passage_chunks(book: Book, passage: str, page: int | None = None) -> list[Chunk]:
+    """The chunks of ``passage`` as hits name it ("book:00012", or "book:00012+00013" for neighbours merged into
+    one passage), in order; with ``page``, only those printed on it. [] when ``book`` has no such chunk."""
     by_id = {chunk.id: chunk for chunk in book.chunks}
-    return [by_id[chunk_id] for chunk_id in wanted if chunk_id in by_id] if prefix else []
+    found = [by_id[chunk_id] for chunk_id in passage_chunk_ids(passage) if chunk_id in by_id]
+    return [c for c in found if page is None or c.page_start <= page <= c.page_end]
+
+
+def section_to_ask(outline: Sequence[Section], page: int, passage: Sequence[Chunk] = ()) -> Section | None:
+    """The chapter or section "ask about" offers on ``page``: that of the passage shown there (a followed
+    source), else the one in effect at the top of the page (:func:`section_at`)."""
+    own = scope_section(outline, passage[0].section_number) if passage else None
+    return own or section_at(outline, page)
 
 
 def scope_section(outline: Sequence[Section], number: str | None) -> Section | None:
@@ -136,13 +141,10 @@ def rank_pairs(first: Sequence[Hit], second: Sequence[Hit]) -> list[dict[str, An
     """Each passage found by either of two searches, with its ``ranks`` in both (None where a search did not
     return it), its first ``page`` and own ``section`` title; best first by the first search, then the second.
     Passages are matched by their first chunk (neighbours may merge differently in the two searches)."""
-    def first_chunk(hit: Hit) -> str:
-        return hit.chunk.id.split("+")[0]
-
     found: dict[str, dict[str, Any]] = {}
     for which, hits in enumerate((first, second)):
         for hit in hits:
-            entry = found.setdefault(first_chunk(hit), {
+            entry = found.setdefault(passage_chunk_ids(hit.chunk.id)[0], {
                 "ranks": [None, None], "page": hit.chunk.page_start,
                 "section": hit.chunk.section_path[-1] if hit.chunk.section_path else "",
             })

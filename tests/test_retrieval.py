@@ -21,7 +21,7 @@ from bookqa.retrieval import (
     merge_scores,
     score_breakdown,
 )
-from bookqa.types import Chunk
+from bookqa.types import Chunk, passage_chunk_ids, passage_id
 from bookqa.vector_index import VectorIndex
 
 RESNET = ("7 现代卷积神经网络", "7.6 残差网络（ResNet）")
@@ -306,3 +306,8 @@ def test_arguments_are_checked(retriever, indexes, embedder):
 def test_mentions_counts_the_chunks_that_use_a_word(retriever):
     assert retriever.mentions("densenet") == 4  # 7.7's two chunks and 7.7.2's two, by their section path
     assert retriever.mentions("Transformer") == 1 and retriever.mentions("dense") == 0  # whole words only
+
+
+def test_a_passage_id_names_its_chunks_and_reads_back():
+    assert passage_id(["b:00004", "b:00005"]) == "b:00004+00005" and passage_id(["b:00004"]) == "b:00004"
+    assert passage_chunk_ids("b:00004+00005") == ["b:00004", "b:00005"] and passage_chunk_ids("nonsense") == []

@@ -20,6 +20,7 @@ from bookqa.views import (
     scope_label,
     scope_of,
     section_at,
+    section_to_ask,
     term_spans,
 )
 
@@ -148,3 +149,10 @@ def test_rank_pairs_line_up_the_passages_of_two_searches() -> None:
         {"ranks": [2, 1], "page": 5, "section": "2.1 卷积层"},
     ]
     assert rank_pairs(hybrid, [])[0]["ranks"] == [1, None]
+
+
+def test_section_to_ask_prefers_the_passage_shown_on_the_page() -> None:
+    b = book()
+    assert section_to_ask(OUTLINE, 3, [Chunk("b:00009", "b", "文本", 3, 3, ("1 线性神经网络", "1.2 softmax回归"), "1.2")]) == OUTLINE[4]
+    assert section_to_ask(OUTLINE, 3) == section_at(OUTLINE, 3)
+    assert passage_chunks(b, "b:00000+00001", page=4) == [b.chunks[1]]  # only the chunk printed on that page

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
-from bookqa.lang import EN, ZH, language_of, split_sentences, terms
+from bookqa.lang import EN, ZH, has_chinese, language_of, split_sentences, terms
 from bookqa.llm.base import Backend, Reply
 from bookqa.prompts import page_label
 from bookqa.text import escape_inline_markdown
@@ -45,7 +45,6 @@ _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
 EXERCISES = frozenset({"练习", "习题", "Exercises"})
 """Headings of the exercises at the end of a section: what follows asks questions, it does not answer them."""
 _LEAD_IN = ("：", ":")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SENTENCE_ENDS = tuple("。！？；.!?;”」）)")
 
 
@@ -202,9 +201,9 @@ def _is_cut_off(sentence: str, following: Sequence[str]) -> bool:
     """In a Chinese passage: ``sentence`` has no Chinese at all (code merged into the passage, a formula, a
     reference), or it stops without end punctuation where such a line follows ("同样，ResNet将函数展开为" before
     "f(x) = x + g(x)."); neither reads as a sentence on its own."""
-    if not _HAN.search(sentence):
+    if not has_chinese(sentence):
         return True
-    return not sentence.endswith(_SENTENCE_ENDS) and bool(following) and not _HAN.search(following[0])
+    return not sentence.endswith(_SENTENCE_ENDS) and bool(following) and not has_chinese(following[0])
 
 
 def _page_of(sentence: str, hit: Hit, flat_pages: Mapping[int, str]) -> int:
