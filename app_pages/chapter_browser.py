@@ -6,9 +6,10 @@ sources link here that way. The page picker shows and finds pages by their print
 
 import streamlit as st
 
-from bookqa.conversation import cited_pages
+from bookqa.answering.conversation import cited_pages
+from bookqa.text import escape_markdown
 from bookqa.ui import components, state
-from bookqa.views import outline_tree, passage_chunks, scope_choices, section_at, section_to_ask
+from bookqa.ui.views import outline_tree, passage_chunks, scope_choices, section_at, section_to_ask
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)
@@ -31,7 +32,7 @@ with reader:
     section = section_to_ask(book.outline, page, shown)
     if page in cited:
         st.badge("Cited in your chat", icon=":material/bookmark:", color="orange")
-    if section is not None and st.button(f"Ask about {components.escape(section.display_title)}",
+    if section is not None and st.button(f"Ask about {escape_markdown(section.display_title)}",
                                          icon=":material/forum:"):
         state.set_scope(book.book_id, scope_choices(book.outline).index(section))
         st.switch_page(components.CHAT)
@@ -45,10 +46,10 @@ with tree:
         st.caption("Cited in your chat: " + ", ".join(f"p.{book.label(n)}" for n in sorted(cited)))
     with st.container(height=640, border=False):
         for index, (chapter, sections) in enumerate(outline_tree(book.outline)):
-            with st.expander(components.escape(chapter.display_title), key=f"chapter-{book.book_id}-{index}",
+            with st.expander(escape_markdown(chapter.display_title), key=f"chapter-{book.book_id}-{index}",
                              expanded=chapter.start_page <= page <= chapter.end_page, on_change="rerun") as box:
                 for position, entry in enumerate([chapter, *sections] if box.open else []):  # drawn when open
-                    st.button(components.escape(entry.display_title), key=f"toc-{index}-{position}",
+                    st.button(escape_markdown(entry.display_title), key=f"toc-{index}-{position}",
                               type="primary" if entry == section else "tertiary",
                               icon=":material/bookmark:" if any(entry.start_page <= n <= entry.end_page for n in cited)
                               else None,

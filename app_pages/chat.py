@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from bookqa.chat import ask
-from bookqa.conversation import Exchange, history, to_markdown
+from bookqa.answering.turn import ask
+from bookqa.answering.conversation import Exchange, history, to_markdown
 from bookqa.errors import BookQAError
+from bookqa.text import escape_markdown
 from bookqa.ui import components, resources, state
 
 book = components.current_book()
@@ -26,9 +27,9 @@ question = st.chat_input(f"Ask about {book.manifest.title}…")
 if question and question.strip():
     state.remember_question(question)
     with st.chat_message("user"):
-        st.markdown(components.escape(question))
+        st.markdown(escape_markdown(question))
         if scope_label:
-            st.caption(f"in {components.escape(scope_label)}")
+            st.caption(f"in {escape_markdown(scope_label)}")
     with st.chat_message("assistant"):
         turn = None
         try:

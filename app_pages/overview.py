@@ -3,6 +3,7 @@
 import streamlit as st
 
 from bookqa.errors import BookQAError
+from bookqa.text import escape_markdown
 from bookqa.ui import components, resources, state
 
 library = resources.library()
@@ -17,7 +18,7 @@ if not manifests:
         "English. It takes a few seconds."
     )
     if st.button("Add the sample book", type="primary", icon=":material/library_add:"):
-        from bookqa import sample  # PyMuPDF (slow to import) only when the sample is made
+        from bookqa.library import sample  # PyMuPDF (slow to import) only when the sample is made
 
         added = components.build_book(
             "the sample book",
@@ -37,14 +38,14 @@ st.subheader("Library", anchor=False)
 for item in manifests:
     with st.container(border=True):
         info, rebuild, remove = st.columns([4, 1, 1], vertical_alignment="center")
-        info.markdown(f"**{components.escape(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
-                      f"{item.embedding_model} · built {components.escape(item.built_at[:16].replace('T', ' '))}")
+        info.markdown(f"**{escape_markdown(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
+                      f"{item.embedding_model} · built {escape_markdown(item.built_at[:16].replace('T', ' '))}")
         if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
                     item.book_id, embedder=resources.embedder(), progress=progress)):
                 st.rerun()
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
-            st.write(f"Remove {components.escape(item.title)} and its index? The PDF file itself is not touched.")
+            st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
                 try:
                     library.remove(item.book_id)

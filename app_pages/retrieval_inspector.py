@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from bookqa.config import RETRIEVAL_MODES
+from bookqa.types import RetrievalMode
 from bookqa.ui import components, resources, state
 
 book = components.current_book()
@@ -11,8 +11,9 @@ query = st.text_input("Query", value=state.last_question(), placeholder="A quest
                       help="Prefilled with your last chat question")
 k_column, mode_column, compare_column, scope_column = st.columns([1, 2, 2, 3], vertical_alignment="bottom")
 k = k_column.number_input("Passages (k)", min_value=1, max_value=30, value=resources.settings().top_k)
-mode = mode_column.segmented_control("Mode", RETRIEVAL_MODES, default="hybrid", required=True)
-other = compare_column.selectbox("Compare with", [None, *RETRIEVAL_MODES], format_func=lambda m: m or "—")
+modes = RetrievalMode.values()
+mode = mode_column.segmented_control("Mode", modes, default=str(resources.settings().retrieval_mode), required=True)
+other = compare_column.selectbox("Compare with", [None, *modes], format_func=lambda m: m or "—")
 with scope_column:
     scope, _ = components.scope_picker(book)
 

@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from bookqa.chat import ask
-from bookqa.citations import check_citations
+from bookqa.answering.turn import ask
+from bookqa.answering.citations import check_citations
 from bookqa.config import Settings
-from bookqa.evaluation import Question, load_questions, squash
-from bookqa.lang import estimate_tokens
-from bookqa.library import Library
-from bookqa.llm import ExtractiveBackend
-from bookqa.prompts import build_prompt
+from bookqa.evaluation.metrics import Question, load_questions, squash
+from bookqa.text import estimate_tokens
+from bookqa.library.store import Library
+from bookqa.answering.backends import ExtractiveBackend
+from bookqa.answering.prompts import build_prompt
 from bookqa.types import Hit
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 from bookqa.config import EMBEDDED_MODEL, Settings
-from bookqa.embedded_model import ensure_embedded_model
-from bookqa.embedding import load_embedder
-from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions, retrieval_query
-from bookqa.ingest import ingest_pdf
-from bookqa.library import Library
-from bookqa.retrieval import index_text
+from bookqa.index.embedded_model import ensure_embedded_model
+from bookqa.index.embedders import load_embedder
+from bookqa.evaluation.metrics import PAGES, SECTION, evaluate, load_questions, retrieval_query
+from bookqa.reading.ingest import ingest_pdf
+from bookqa.library.store import Library
+from bookqa.index.retriever import index_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 OWN = Path(__file__).resolve().parent / "questions"
@@ -79,7 +79,7 @@ def bench_build(pdf: Path, settings: Settings, embedder) -> dict:
 def reopen_in_new_process(data_dir: str, book_id: str) -> dict:
     """Seconds a fresh Python process takes to open the book: the book folder alone, and with the embedding model."""
     script = (
-        "import time; t = time.perf_counter(); from bookqa.config import Settings; from bookqa.library import Library\n"
+        "import time; t = time.perf_counter(); from bookqa.config import Settings; from bookqa.library.store import Library\n"
         "library = Library(Settings.from_env()); book = library.open(%r, searchable=False); a = time.perf_counter() - t\n"
         "t = time.perf_counter(); library.open(%r); print(round(a, 2), round(time.perf_counter() - t, 2))" % (book_id, book_id)
     )
@@ -156,7 +156,7 @@ def main() -> None:
         results["reopen_new_process_s"] = reopen_in_new_process(data_dir, results["build"]["book_id"])
         results["latency_hybrid_k5"] = bench_queries(book, questions, args.repeats)
         if not args.no_baseline:
-            from bookqa.baseline import NaiveBaseline
+            from bookqa.evaluation.baseline import NaiveBaseline
 
             baseline, baseline_s = timed(NaiveBaseline, args.pdf, embedder)
             results["baseline_build_s"] = round(baseline_s, 1)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from bookqa.config import Settings
-from bookqa.embedded_model import ensure_embedded_model
-from bookqa.embedding import PASSAGE, load_embedder
+from bookqa.index.embedded_model import ensure_embedded_model
+from bookqa.index.embedders import PASSAGE, load_embedder
 from bookqa.text import normalize_text
 
 DEFAULT_PDF = Path(__file__).resolve().parents[2] / "shared" / "books" / "d2l-zh.pdf"

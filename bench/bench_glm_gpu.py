@@ -27,7 +27,7 @@ from transformers import AutoModelForCausalLM, GlmConfig
 from transformers.generation.streamers import BaseStreamer
 
 from bookqa.errors import ModelError
-from bookqa.llm.transformers_backend import pick_device, resolve_model
+from bookqa.answering.backends.transformers_backend import pick_device, resolve_model
 
 log = logging.getLogger("bench.glm_gpu")
 

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from bookqa.config import Settings
-from bookqa.ingest import ingest_pdf
+from bookqa.reading.ingest import ingest_pdf
 
 
 def main() -> None:

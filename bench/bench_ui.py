@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,9 +27,11 @@ from playwright.sync_api import Page, sync_playwright
 from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
-from bookqa.library import Library
-from bookqa.sample import add_sample
-from bookqa.ui.server import ROOT, AppServer
+from bookqa.library.sample import add_sample
+from bookqa.library.store import Library
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the app server the browser tests use
+from app_server import ROOT, AppServer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = "/usr/bin/chromium"

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bookqa.config import RETRIEVAL_MODES, Settings
+from bookqa.config import Settings
 from bookqa.errors import BookQAError
-from bookqa.types import Hit
+from bookqa.types import BackendName, Hit, RetrievalMode, Signal
 
 logger = logging.getLogger("bookqa")
 
@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
+        if getattr(args, "k", False) is None:  # one source of defaults: the settings
+            args.k = settings.top_k
+        if getattr(args, "mode", False) is None:
+            args.mode = settings.retrieval_mode
         return args.run(args, settings)
     except BookQAError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -46,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.library import Library
+    from bookqa.library.store import Library
 
     library = Library(settings)
     with _StageBars() as bars:
@@ -61,7 +65,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.library import Library
+    from bookqa.library.store import Library
 
     manifests = Library(settings).manifests()
     if args.json:
@@ -83,23 +87,23 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     hits = book.retriever.search(args.query, k=args.k, mode=args.mode, scope=scope)
     if args.json:
         for hit in hits:
-            print(json.dumps(hit_to_json(hit, book), ensure_ascii=False))
+            print(json.dumps(hit.to_json(book.pages), ensure_ascii=False))
     else:
         _print_hits(hits, book)
     return 0
 
 
 def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
-    from bookqa.evaluation import load_questions, retrieval_query
+    from bookqa.evaluation.metrics import load_questions, retrieval_query
 
     questions = load_questions(args.queries)
     book.retriever.search("warm up", k=1, mode=args.mode)  # first call loads lazily; timings below exclude it
     for question in questions:
-        query = retrieval_query(question)
+        query = retrieval_query(question, book.retriever.tokenizer)
         started = time.perf_counter()
         hits = book.retriever.search(query, k=args.k, mode=args.mode, scope=scope)
         ms = (time.perf_counter() - started) * 1000
-        row = {"id": question.id, "query": question.query, "ms": round(ms, 2), "hits": [hit_to_json(h, book) for h in hits]}
+        row = {"id": question.id, "query": question.query, "ms": round(ms, 2), "hits": [h.to_json(book.pages) for h in hits]}
         if query != question.query:
             row["rewritten_query"] = query
         if args.json:
@@ -111,7 +115,7 @@ def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
 
 
 def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.library import Library
+    from bookqa.library.store import Library
 
     library = Library(settings)
     book = library.open(_ensure_indexed(library, args.book).book_id, searchable=False)
@@ -129,18 +133,18 @@ def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.evaluation import PAGES, SECTION, evaluate, load_questions, retrieval_query
+    from bookqa.evaluation.metrics import PAGES, SECTION, evaluate, load_questions, retrieval_query
 
     book = _open_book(args.book, settings)
     questions = load_questions(args.questions)
     depth = max(10, args.k)
 
     def ours(question: Any) -> list[Hit]:
-        return book.retriever.search(retrieval_query(question), k=depth, mode=args.mode)
+        return book.retriever.search(retrieval_query(question, book.retriever.tokenizer), k=depth, mode=args.mode)
 
     reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
     if args.baseline:
-        from bookqa.baseline import NaiveBaseline
+        from bookqa.evaluation.baseline import NaiveBaseline
 
         with _StageBars() as bars:
             baseline = NaiveBaseline(book.pdf_path, book.retriever.embedder, progress=lambda d, t: bars("baseline", d, t))
@@ -162,9 +166,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bookqa.chat import ask
-    from bookqa.evaluation import load_questions
-    from bookqa.llm import load_backend
+    from bookqa.answering.turn import ask
+    from bookqa.evaluation.metrics import load_questions
+    from bookqa.answering.backends import load_backend
 
     settings = _answer_settings(settings, args)
     book = _open_book(args.book, settings)
@@ -181,7 +185,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             answer = turn.result()
             out = {"id": row_id, "query": question} if row_id is not None else {}
-            print(json.dumps(dict(out, **answer_to_json(answer, book)), ensure_ascii=False))
+            print(json.dumps(dict(out, **answer.to_json(book.pages)), ensure_ascii=False))
             continue
         if row_id is not None:
             print(f"== {row_id}: {question}")
@@ -196,14 +200,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for hit in answer.hits:
             cited = "*" if any(hit.chunk.page_start <= p <= hit.chunk.page_end for p in answer.citations) else " "
             print(f" {cited}p.{book.label(hit.chunk.page_start)}  {' > '.join(hit.chunk.section_path)}  (score {hit.score:.3f})")
-        used = "no language model: sentences quoted from the book" if answer.backend == "extractive" else f"{answer.backend} {answer.model}"
+        used = "no language model: sentences quoted from the book" if answer.backend == BackendName.EXTRACTIVE else f"{answer.backend} {answer.model}"
         print(f"[{used}; {answer.timings.get('total', 0):.2f} s]" + ("\n" if row_id is not None else ""))
     return 0
 
 
 def _scope(book: Any, section: str | None, pages: tuple[int, int] | None) -> Any:
     """The search scope of --section/--pages, refused when the book has no such section or pages."""
-    from bookqa.retrieval import Scope
+    from bookqa.index.retriever import Scope
 
     if section is not None and not any(s.number == section.strip() for s in book.outline):
         raise BookQAError(
@@ -226,7 +230,7 @@ def _answer_settings(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["backend"] = args.backend
     if args.model:
         backend = changes.get("backend", settings.backend)
-        changes["openai_model" if backend == "openai" else "llm_model"] = args.model
+        changes["openai_model" if backend == BackendName.OPENAI else "llm_model"] = args.model
     return settings.replace(**changes) if changes else settings
 
 
@@ -244,40 +248,6 @@ def _read_history(path: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def answer_to_json(answer: Any, book: Any) -> dict[str, Any]:
-    """An answer as ``ask --json`` prints it; ``citations`` are the physical pages the answer cites."""
-    return {
-        "answer": answer.text,
-        "rewritten_query": answer.rewritten_query,
-        "citations": list(answer.citations),
-        "unverified_citations": list(answer.unverified),
-        "hits": [hit_to_json(h, book) for h in answer.hits],
-        "low_confidence": answer.low_confidence,
-        "backend": answer.backend,
-        "model": answer.model,
-        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
-        "usage": dict(answer.usage),
-    }
-
-
-def hit_to_json(hit: Hit, book: Any) -> dict[str, Any]:
-    """A hit as ``search --json`` prints it (pages are 1-based physical; ``page_label`` is the printed one)."""
-    chunk = hit.chunk
-    return {
-        "rank": hit.rank,
-        "chunk_id": chunk.id,
-        "page_start": chunk.page_start,
-        "page_end": chunk.page_end,
-        "page_label": book.label(chunk.page_start),
-        "section": list(chunk.section_path),
-        "section_number": chunk.section_number,
-        "kind": chunk.kind,
-        "score": round(float(hit.score), 6),
-        "scores": {k: (int(v) if k.endswith("_rank") else round(float(v), 6)) for k, v in hit.scores.items()},
-        "text": chunk.text,
-    }
-
-
 def _print_hits(hits: Sequence[Hit], book: Any) -> None:
     if not hits:
         print("(no hits)")
@@ -285,9 +255,9 @@ def _print_hits(hits: Sequence[Hit], book: Any) -> None:
         c = hit.chunk
         pages = book.label(c.page_start) + (f"-{book.label(c.page_end)}" if c.page_end != c.page_start else "")
         signals = "  ".join(
-            f"{name} {hit.scores[name]:.3f} (#{int(hit.scores[name + '_rank'])})"
-            for name in ("dense", "keyword")
-            if name in hit.scores
+            f"{name} {found.score:.3f} (#{found.rank})"
+            for name in (Signal.DENSE, Signal.KEYWORD)
+            if (found := hit.scores.signal(name)) is not None
         )
         excerpt = " ".join(c.text.split())[:160]
         print(f"{hit.rank:>2}. p.{pages}  {' > '.join(c.section_path) or '-'}  [{c.kind}]")
@@ -339,7 +309,7 @@ def _ensure_indexed(library: Any, ref: str) -> Any:
 
 
 def _open_book(ref: str, settings: Settings) -> Any:
-    from bookqa.library import Library
+    from bookqa.library.store import Library
 
     library = Library(settings)
     return library.open(_ensure_indexed(library, ref).book_id)
@@ -412,8 +382,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("search", cmd_search, "Search a book: a ranked list of passages with pages, sections and scores.")
     p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
     p.add_argument("query", nargs="?", help="the question or keywords")
-    p.add_argument("--k", type=_positive, default=5, help="how many hits (default 5)")
-    p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--k", type=_positive, help="how many hits (default: BOOKQA_TOP_K, 5)")
+    p.add_argument("--mode", choices=RetrievalMode.values(), help="default: BOOKQA_RETRIEVAL_MODE (hybrid)")
     p.add_argument("--section", help='limit to a section and its subsections, e.g. "7.7"')
     p.add_argument("--pages", type=_page_range, help="limit to physical pages FIRST-LAST, e.g. 280-300")
     p.add_argument("--queries", help="a JSON-lines file of {id, query} rows: one result line per row")
@@ -426,15 +396,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command("eval", cmd_eval, "Retrieval quality on a question file: hit@1, hit@k, MRR@10, precision@k, evidence@k.")
     p.add_argument("book")
     p.add_argument("--questions", required=True, help="JSON lines with gold sections and/or evidence")
-    p.add_argument("--k", type=_positive, default=5)
-    p.add_argument("--mode", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--k", type=_positive, help="the k of hit@k, precision@k and evidence@k (default: BOOKQA_TOP_K, 5)")
+    p.add_argument("--mode", choices=RetrievalMode.values(), help="default: BOOKQA_RETRIEVAL_MODE (hybrid)")
     p.add_argument("--baseline", action="store_true", help="also run the naive baseline (raw pages, 250-char windows, dense only)")
     p.add_argument("--json", action="store_true")
 
     p = command("ask", cmd_ask, "Ask a book a question: a streamed answer grounded in the book, with page citations.")
     p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
     p.add_argument("question", nargs="?")
-    p.add_argument("--backend", choices=("extractive", "transformers", "openai"), help="default: BOOKQA_BACKEND (auto)")
+    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help="default: BOOKQA_BACKEND (auto)")
     p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")
     p.add_argument("--section", help='limit retrieval to a section, e.g. "7.7"')
     p.add_argument("--pages", type=_page_range, help="limit retrieval to physical pages FIRST-LAST")

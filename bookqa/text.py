@@ -1,15 +1,24 @@
-"""Text normalisation shared by ingestion and queries.
+"""Text helpers shared by every stage: normalisation, the one Han test, the one sentence splitter, the language of
+a text, a cautious token count, Markdown escaping.
 
 ``normalize_chars`` repairs characters and keeps the lines (code, page text); ``normalize_text`` also
 drops footnote marks and joins line-broken prose. Both are cheap enough to run on every query.
-``escape_inline_markdown`` keeps book text literal inside a Markdown line.
+``escape_inline_markdown`` keeps book text literal inside a Markdown line; ``escape_markdown`` keeps a whole
+text literal, line starts and line breaks included.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from typing import Sequence
+from typing import Iterator, Sequence
+
+from bookqa.types import Language
+
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+"""The Han ideographs (CJK Unified Ideographs, Extension A, Compatibility Ideographs), as the body of a regex
+character class: every test for Chinese text is built on it."""
 
 # Full-width punctuation is the correct form in Chinese text: NFKC would turn "（，）" into "(,)".
 _FULLWIDTH_PUNCTUATION = [
@@ -43,7 +52,14 @@ _AFTER_NFKC = str.maketrans(
     }
 )
 
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_WIDE_CHAR = re.compile(f"[\u2e80-\u33ff{HAN}\uff00-\uffef]")
+"""A wide character: Han, CJK radicals, punctuation and kana, full-width forms."""
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_SENTENCE_END = re.compile(rf"[。！？；]+[”’」』）)\]]*|[.!?]+[”’\"')\]]*(?=\s|$|[{HAN}])|\n")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|fig|figs|eq|eqs|no|dr|mr|ms|sec|ch|vol|pp|resp)|\b[A-Z])\.$", re.IGNORECASE)
+_LINE_START_MARKUP = re.compile(r"^([ \t]*)([#>+\-*]|\d+[.)])(?=\s|$)", re.MULTILINE)
+"""What Markdown reads as a block at a line start: a heading, a quote, a list item."""
 _FOOTNOTE_LINE = re.compile(r"^[ \t]*(\d{1,3})[ \t]+(?:https?://|www\.)\S*[ \t]*(?:\n|$)", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _INLINE_MARKUP = re.compile(r"[\\`*\[\]<>$~|]|(?<![^\W_])_|_(?![^\W_])|:(?=[A-Za-z])")
@@ -100,9 +116,71 @@ def join_lines(lines: Sequence[str]) -> tuple[str, list[int]]:
     return text, starts
 
 
+def escape_markdown(text: str) -> str:
+    """``text`` shown as written in Markdown: :func:`escape_inline_markdown`, plus what would start a block at a
+    line start (``#``, ``>``, ``-``, ``1.``), and line breaks kept as breaks."""
+    inline = escape_inline_markdown(text)
+    blocks = _LINE_START_MARKUP.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", inline)
+    return blocks.replace("\n", "  \n")
+
+
 def is_cjk(char: str) -> bool:
-    """True for CJK ideographs, radicals, kana and full-width or CJK punctuation."""
-    return bool(_CJK.match(char))
+    """True for wide characters: CJK ideographs, radicals, kana and full-width or CJK punctuation."""
+    return bool(_WIDE_CHAR.match(char))
+
+
+def is_han(char: str) -> bool:
+    """True for a Han ideograph."""
+    return bool(_HAN_CHAR.match(char))
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` holds at least one Han ideograph."""
+    return _HAN_CHAR.search(text) is not None
+
+
+def language_of(text: str) -> Language:
+    """Chinese when ``text`` has at least as many Han characters as Latin words (so "什么是 DenseNet" is Chinese and
+    "What does 卷积 mean?" is English), else English."""
+    han = len(_HAN_CHAR.findall(text))
+    return Language.ZH if han and han >= len(_LATIN_WORD.findall(text)) else Language.EN
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, whitespace between sentences left out.
+
+    A sentence ends at Chinese end punctuation (。！？；), at English end punctuation followed by a space, the end or
+    a Han character (not after an abbreviation such as "e.g." or an initial, nor closing a piece of three
+    characters or fewer), and at a line break; closing quotes and brackets stay with their sentence.
+    """
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if text[match.start()] == "." and (
+            len(text[start:end].strip()) <= 3 or _ABBREVIATION.search(text[max(start, match.start() - 8) : match.start() + 1])
+        ):
+            continue
+        if text[start:end].strip():
+            head = len(text[start:end]) - len(text[start:end].lstrip())
+            tail = len(text[start:end].rstrip())
+            yield start + head, start + tail
+        start = end
+    if text[start:].strip():
+        head = len(text[start:]) - len(text[start:].lstrip())
+        yield start + head, start + len(text[start:].rstrip())
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (:func:`sentence_spans`), each with its end punctuation."""
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def estimate_tokens(text: str) -> int:
+    """A cautious token count for a model whose tokenizer is not at hand: one per wide character, one per three
+    other non-space characters (the tokenizers of GLM-4 and its peers give fewer)."""
+    wide = len(_WIDE_CHAR.findall(text))
+    other = sum(1 for c in text if not c.isspace()) - wide
+    return wide + math.ceil(other / 3)
 
 
 def _joint(left: str, right: str) -> tuple[int, str]:

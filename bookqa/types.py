@@ -1,17 +1,84 @@
-"""The records that flow through BookQA: small, frozen, and carrying their provenance.
+"""The records that flow through BookQA: small, frozen, and carrying their provenance; the named choices they use.
 
-Page numbers are always 1-based *physical* pages (PyMuPDF's index + 1, what a page image shows);
-printed page labels are kept beside them for display.
+Page numbers are always 1-based *physical* pages (PyMuPDF's index + 1, what a page image shows); printed page
+labels are kept beside them for display, and :class:`Pages` maps between the two. Records that the command line
+and the app show as JSON say how (``to_json``) next to their fields.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from enum import Enum
+from typing import Any, Iterable, Iterator, Sequence, overload
 
-PROSE = "prose"
-CODE = "code"
-CHUNK_KINDS = (PROSE, CODE)
+
+class Choice(str, Enum):
+    """A named choice (a mode, a signal, a backend): compares and prints as its value, parsed by :meth:`parse`."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(member.value for member in cls)
+
+    @classmethod
+    def parse(cls, value: object, what: str) -> "Choice":
+        """The member whose value is ``value`` (case and surrounding spaces ignored); ``what`` names the setting or
+        argument in the ValueError that lists the valid values."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise ValueError(f"{what}={value!r} is not a known value; use one of: {', '.join(cls.values())}.") from None
+
+
+class ChunkKind(Choice):
+    """What a chunk holds: running text, or lines of a code listing."""
+
+    PROSE = "prose"
+    CODE = "code"
+
+
+class RetrievalMode(Choice):
+    """Which signals a search uses: both fused, the embeddings alone, or BM25 alone."""
+
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    KEYWORD = "keyword"
+
+
+class FusionMethod(Choice):
+    """How hybrid mode fuses the signals: scaled scores weighted, or reciprocal rank fusion."""
+
+    WEIGHTED = "weighted"
+    RRF = "rrf"
+
+
+class Signal(Choice):
+    """A score a hit can carry: one per search signal, the title match, and the fused score."""
+
+    DENSE = "dense"
+    KEYWORD = "keyword"
+    TITLE = "title"
+    FUSED = "fused"
+
+
+class BackendName(Choice):
+    """Who writes answers: ``auto`` picks transformers on a CUDA GPU and extractive otherwise."""
+
+    AUTO = "auto"
+    EXTRACTIVE = "extractive"
+    TRANSFORMERS = "transformers"
+    OPENAI = "openai"
+
+
+class Language(Choice):
+    """The languages BookQA answers in."""
+
+    ZH = "zh"
+    EN = "en"
 
 
 @dataclass(frozen=True)
@@ -25,6 +92,66 @@ class Page:
     number: int
     label: str
     text: str
+
+
+class Pages(Sequence[Page]):
+    """A book's pages in book order, with printed labels looked up both ways.
+
+    A page the collection does not hold is shown by its physical number. Labels are compared without case or
+    surrounding spaces ("IV" is "iv").
+    """
+
+    def __init__(self, pages: Iterable[Page]) -> None:
+        self._pages = tuple(pages)
+        self._by_number = {page.number: page for page in self._pages}
+
+    @classmethod
+    def of(cls, pages: "Pages | Iterable[Page]") -> "Pages":
+        """``pages`` as a :class:`Pages` (itself when it is one already)."""
+        return pages if isinstance(pages, Pages) else cls(pages)
+
+    @overload
+    def __getitem__(self, index: int) -> Page: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Page]: ...
+    def __getitem__(self, index: int | slice) -> Page | Sequence[Page]:
+        return self._pages[index]
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def __iter__(self) -> Iterator[Page]:
+        return iter(self._pages)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to other pages, or to a list or tuple of pages, that hold the same pages in the same order."""
+        if isinstance(other, Pages):
+            return self._pages == other._pages
+        return isinstance(other, (list, tuple)) and list(self._pages) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def get(self, number: int) -> Page | None:
+        """The page with 1-based physical ``number``, or None when there is none."""
+        return self._by_number.get(number)
+
+    def page(self, number: int) -> Page:
+        """The page with 1-based physical ``number``; IndexError when there is none."""
+        page = self._by_number.get(number)
+        if page is None:
+            raise IndexError(f"page {number} is outside the book's {len(self._pages)} pages")
+        return page
+
+    def label(self, number: int) -> str:
+        """The printed label of physical page ``number`` (the number itself for a page not held)."""
+        page = self._by_number.get(number)
+        return page.label if page is not None else str(number)
+
+    def numbers(self, label: str, among: Iterable[int]) -> list[int]:
+        """The physical pages ``among`` those given that are printed with ``label`` (a label can repeat, as in two
+        numbered parts), in the order given."""
+        key = label.strip().lower()
+        return [number for number in among if self.label(number).strip().lower() == key]
 
 
 @dataclass(frozen=True)
@@ -56,7 +183,7 @@ class Chunk:
     ``page_start``/``page_end``: 1-based physical pages the text spans (inclusive).
     ``section_path``: display titles from the chapter down to the chunk's own section.
     ``section_number``: number of the deepest numbered section on the path ("7.7.2"), or None.
-    ``kind``: ``"prose"`` or ``"code"``.
+    ``kind``: prose or code.
     """
 
     id: str
@@ -66,7 +193,11 @@ class Chunk:
     page_end: int
     section_path: tuple[str, ...]
     section_number: str | None = None
-    kind: str = PROSE
+    kind: ChunkKind = ChunkKind.PROSE
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, ChunkKind):
+            object.__setattr__(self, "kind", ChunkKind.parse(self.kind, "Chunk.kind"))
 
     def in_section(self, number: str) -> bool:
         """True when the chunk lies in section ``number`` or one of its subsections."""
@@ -93,19 +224,86 @@ def passage_chunk_ids(passage: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A chunk found by a search.
+class SignalScore:
+    """What one search signal made of a passage: its raw ``score`` (cosine similarity or BM25), its 1-based
+    ``rank`` among that signal's candidates, and ``scaled``, the score mapped onto [0, 1] over those candidates
+    (set by weighted fusion only)."""
 
-    ``rank``: 1-based position in the result list. ``score``: the score that ranked it (the fused score
-    in hybrid mode). ``scores``: every signal that took part, as it is: ``dense``, ``dense_rank``,
-    ``keyword``, ``keyword_rank``, ``fused`` (and later ``rerank``); a signal that did not find the
-    chunk is absent.
+    score: float
+    rank: int
+    scaled: float | None = None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every score a hit carries, as it is: ``dense`` and ``keyword`` (None where that signal did not find it),
+    ``title`` (how well its section titles match the query, in (0, 1]; None without a match) and ``fused`` (the
+    hybrid score; None outside hybrid mode)."""
+
+    dense: SignalScore | None = None
+    keyword: SignalScore | None = None
+    title: float | None = None
+    fused: float | None = None
+
+    def signal(self, name: Signal) -> SignalScore | None:
+        """The search signal ``name`` (dense or keyword), or None."""
+        if name not in (Signal.DENSE, Signal.KEYWORD):
+            raise ValueError(f"{name} is not a search signal; use {Signal.DENSE} or {Signal.KEYWORD}.")
+        return self.dense if name == Signal.DENSE else self.keyword
+
+    def value(self, name: Signal) -> float | None:
+        """The score of ``name`` (a signal's raw score, the title match or the fused score), None when absent."""
+        if name in (Signal.DENSE, Signal.KEYWORD):
+            found = self.signal(name)
+            return None if found is None else found.score
+        return self.title if name == Signal.TITLE else self.fused
+
+    def to_json(self) -> dict[str, float | int]:
+        """The flat form the command line prints: ``dense``, ``dense_rank``, ``dense_norm``, the same for
+        ``keyword``, then ``title`` and ``fused``; absent scores are left out."""
+        out: dict[str, float | int] = {}
+        for name in (Signal.DENSE, Signal.KEYWORD):
+            found = self.signal(name)
+            if found is not None:
+                out[f"{name}"] = round(float(found.score), 6)
+                out[f"{name}_rank"] = int(found.rank)
+                if found.scaled is not None:
+                    out[f"{name}_norm"] = round(float(found.scaled), 6)
+        for name, value in ((Signal.TITLE, self.title), (Signal.FUSED, self.fused)):
+            if value is not None:
+                out[f"{name}"] = round(float(value), 6)
+        return out
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by a search.
+
+    ``rank``: 1-based position in the result list. ``score``: the score that ranked it (the fused score in hybrid
+    mode, else the signal's own). ``scores``: every score that took part (:class:`Scores`).
     """
 
     chunk: Chunk
     rank: int
     score: float
-    scores: Mapping[str, float] = field(default_factory=dict)
+    scores: Scores = Scores()
+
+    def to_json(self, pages: Pages) -> dict[str, Any]:
+        """The hit as ``search --json`` prints it (pages are 1-based physical; ``page_label`` is the printed one)."""
+        chunk = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": chunk.id,
+            "page_start": chunk.page_start,
+            "page_end": chunk.page_end,
+            "page_label": pages.label(chunk.page_start),
+            "section": list(chunk.section_path),
+            "section_number": chunk.section_number,
+            "kind": str(chunk.kind),
+            "score": round(float(self.score), 6),
+            "scores": self.scores.to_json(),
+            "text": chunk.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,7 +323,7 @@ class Answer:
     physical page numbers the reply cites that were among the retrieved pages. ``unverified``: page labels the
     reply cites that were not retrieved (never shown as sources). ``rewritten_query``: the standalone query used for
     retrieval when a follow-up was rewritten, else None. ``low_confidence``: retrieval found nothing that
-    supports an answer. ``timings``: seconds per stage. ``usage``: token counts.
+    supports an answer. ``backend``/``model``: who wrote it. ``timings``: seconds per stage. ``usage``: token counts.
     """
 
     text: str
@@ -136,5 +334,20 @@ class Answer:
     low_confidence: bool = False
     backend: str = ""
     model: str = ""
-    timings: Mapping[str, float] = field(default_factory=dict)
-    usage: Mapping[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self, pages: Pages) -> dict[str, Any]:
+        """The answer as ``ask --json`` prints it; ``citations`` are the physical pages the answer cites."""
+        return {
+            "answer": self.text,
+            "rewritten_query": self.rewritten_query,
+            "citations": list(self.citations),
+            "unverified_citations": list(self.unverified),
+            "hits": [hit.to_json(pages) for hit in self.hits],
+            "low_confidence": self.low_confidence,
+            "backend": self.backend,
+            "model": self.model,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "usage": dict(self.usage),
+        }

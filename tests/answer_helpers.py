@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bookqa.types import Chunk, Hit, Page
+from bookqa.index.query import Query
+from bookqa.index.tokenizer import Tokenizer
+from bookqa.types import Chunk, Hit, Page, Pages, Scores, SignalScore
 
 DENSENET = (
     "稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。"
@@ -21,13 +23,19 @@ GRADIENT = (
     "Automatic differentiation computes gradients for us."
 )
 
-PAGES = {
-    # physical number -> Page; the printed labels differ from the physical numbers, as in the real book
-    269: Page(269, "251", "稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。ResNet将输出与输入相加，而DenseNet在通道维上连结输入与输出。稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。"),
-    270: Page(270, "252", "由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。过渡层可以用来控制模型复杂度。"),
-    262: Page(262, "244", RESNET),
-    74: Page(74, "56", GRADIENT),
-}
+PAGES = Pages([
+    # the printed labels differ from the physical numbers, as in the real book
+    Page(269, "251", "稠密连接网络（DenseNet）在某种程度上是ResNet的逻辑扩展。ResNet将输出与输入相加，而DenseNet在通道维上连结输入与输出。稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。"),
+    Page(270, "252", "由于每个稠密块都会带来通道数的增加，使用过多则会过于复杂化模型。过渡层可以用来控制模型复杂度。"),
+    Page(262, "244", RESNET),
+    Page(74, "56", GRADIENT),
+])
+TOKENIZER = Tokenizer()
+
+
+def query(text: str) -> Query:
+    """``text`` read as a question (with a tokenizer that knows no book's titles)."""
+    return Query.read(text, TOKENIZER)
 
 
 def chunk(cid: str, text: str, first: int, last: int, path: tuple[str, ...], number: str | None = None, kind: str = "prose") -> Chunk:
@@ -39,13 +47,19 @@ RESNET_CHUNK = chunk("00009", RESNET, 262, 262, ("7 现代卷积神经网络", "
 GRADIENT_CHUNK = chunk("00002", GRADIENT, 74, 74, ("2 Preliminaries", "2.4 Calculus"), "2.4")
 
 
-def hit(c: Chunk, rank: int, **scores: float) -> Hit:
-    return Hit(chunk=c, rank=rank, score=scores.get("fused", 1.0 / rank), scores=dict(scores))
+def hit(c: Chunk, rank: int, dense: float | None = None, keyword: float | None = None, fused: float | None = None) -> Hit:
+    """A hit at ``rank``, found by the signals given a score (each at that rank)."""
+    scores = Scores(
+        dense=SignalScore(dense, rank) if dense is not None else None,
+        keyword=SignalScore(keyword, rank) if keyword is not None else None,
+        fused=fused,
+    )
+    return Hit(chunk=c, rank=rank, score=fused if fused is not None else 1.0 / rank, scores=scores)
 
 
 def densenet_hits() -> list[Hit]:
     """The hits a question about DenseNet retrieves: DenseNet first, then ResNet."""
     return [
-        hit(DENSENET_CHUNK, 1, dense=0.91, dense_rank=1, keyword=7.5, keyword_rank=1, fused=0.033),
-        hit(RESNET_CHUNK, 2, dense=0.86, dense_rank=2, keyword=3.1, keyword_rank=2, fused=0.032),
+        hit(DENSENET_CHUNK, 1, dense=0.91, keyword=7.5, fused=0.033),
+        hit(RESNET_CHUNK, 2, dense=0.86, keyword=3.1, fused=0.032),
     ]

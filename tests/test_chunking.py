@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bookqa.chunking import chunk_book, section_paths
-from bookqa.cleaning import BodyRow, CleanBook
+from bookqa.reading.chunking import chunk_book, section_paths
+from bookqa.reading.cleaning import BodyRow, CleanBook
 from bookqa.config import Settings
-from bookqa.layout import Row
-from bookqa.outline import Outline
+from bookqa.reading.layout import Row
+from bookqa.reading.outline import Outline
 from bookqa.types import Section
 
 SECTIONS = (

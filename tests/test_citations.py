@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from answer_helpers import GRADIENT_CHUNK, PAGES, densenet_hits, hit
 
-from bookqa.citations import check_citations, parse_citations, retrieved_pages
+from bookqa.answering.citations import check_citations, parse_citations, retrieved_pages
 
 
 def test_parses_every_tolerated_form_in_order_without_repeats() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from pdf_factory import CODE_LINES, FOOTNOTE_URL, RUNNING_HEAD
 
-from bookqa.cleaning import code_rows, find_noise, is_contents_page, looks_like_code, title_kind
-from bookqa.layout import PageLayout, Row, read_layouts
-from bookqa.pdf import open_pdf
+from bookqa.reading.cleaning import code_rows, find_noise, is_contents_page, looks_like_code, title_kind
+from bookqa.reading.layout import PageLayout, Row, read_layouts
+from bookqa.reading.pdf import open_pdf
 
 
 @pytest.fixture(scope="module")

@@ -3,35 +3,35 @@ keyword coverage without a dense signal."""
 
 from __future__ import annotations
 
-from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, RESNET_CHUNK, chunk, densenet_hits, hit
+from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, RESNET_CHUNK, chunk, densenet_hits, hit, query
 
-from bookqa.confidence import assess
+from bookqa.answering.confidence import assess
 
 THRESHOLD = 0.88
 
 
 def test_no_hits_is_low_confidence() -> None:
-    verdict = assess("什么是 DenseNet 模型", [], THRESHOLD)
+    verdict = assess(query("什么是 DenseNet 模型"), [], THRESHOLD)
     assert verdict.low and verdict.reason == "nothing was retrieved"
 
 
 def test_a_high_dense_similarity_on_passages_naming_the_topic_is_support() -> None:
-    verdict = assess("稠密块由什么组成", densenet_hits(), THRESHOLD)
+    verdict = assess(query("稠密块由什么组成"), densenet_hits(), THRESHOLD)
     assert not verdict.low and verdict.top_dense == 0.91 and verdict.coverage == 1.0
     assert verdict.reason == "dense similarity 0.910 >= 0.880"
-    named = assess("什么是 DenseNet 模型", densenet_hits(), THRESHOLD)
+    named = assess(query("什么是 DenseNet 模型"), densenet_hits(), THRESHOLD)
     assert not named.low and named.reason == "the book has a section on densenet"
 
 
 def test_a_name_the_passages_never_mention_is_low_confidence_however_similar() -> None:
-    hits = [hit(DENSENET_CHUNK, 1, dense=0.902, dense_rank=1, keyword=5.0, keyword_rank=1)]
-    verdict = assess("LoRA 微调大模型的原理是什么？", hits, THRESHOLD)
+    hits = [hit(DENSENET_CHUNK, 1, dense=0.902, keyword=5.0)]
+    verdict = assess(query("LoRA 微调大模型的原理是什么？"), hits, THRESHOLD)
     assert verdict.low and verdict.reason == "the passages never mention lora"
 
 
 def test_a_name_the_book_uses_widely_is_not_a_topic_it_lacks() -> None:
-    hits = [hit(DENSENET_CHUNK, 1, dense=0.911, dense_rank=1, keyword=5.0, keyword_rank=1)]
-    question = "训练到一半想手动改PyTorch优化器的学习率，代码怎么写？"
+    hits = [hit(DENSENET_CHUNK, 1, dense=0.911, keyword=5.0)]
+    question = query("训练到一半想手动改PyTorch优化器的学习率，代码怎么写？")
     widely = assess(question, hits, THRESHOLD, mentions=lambda word: 30)
     assert not widely.low and widely.reason == "dense similarity 0.911 >= 0.880"
     rarely = assess(question, hits, THRESHOLD, mentions=lambda word: 2)
@@ -41,33 +41,33 @@ def test_a_name_the_book_uses_widely_is_not_a_topic_it_lacks() -> None:
 def test_a_section_named_after_the_questions_name_is_support_however_low_the_similarity() -> None:
     gru = chunk("00300", "门控循环单元与普通的循环神经网络之间的关键区别在于：前者支持隐状态的门控。", 317, 317,
                 ("9 现代循环神经网络", "9.1 门控循环单元（GRU）"), "9.1")
-    verdict = assess("GRU是什么", [hit(gru, 1, dense=0.871, dense_rank=1, keyword=6.0, keyword_rank=1)], THRESHOLD)
+    verdict = assess(query("GRU是什么"), [hit(gru, 1, dense=0.871, keyword=6.0)], THRESHOLD)
     assert not verdict.low and verdict.reason == "the book has a section on gru"
-    ungated = assess("GRUB是什么", [hit(gru, 1, dense=0.871, dense_rank=1)], THRESHOLD, mentions=lambda word: 0)
+    ungated = assess(query("GRUB是什么"), [hit(gru, 1, dense=0.871)], THRESHOLD, mentions=lambda word: 0)
     assert ungated.low and ungated.reason == "the passages never mention grub"  # a whole word, not a prefix
 
 
 def test_an_everyday_question_is_low_confidence() -> None:
-    hits = [hit(RESNET_CHUNK, 1, dense=0.861, dense_rank=1, keyword=3.7, keyword_rank=1)]
-    verdict = assess("今天北京的天气怎么样？", hits, THRESHOLD)
+    hits = [hit(RESNET_CHUNK, 1, dense=0.861, keyword=3.7)]
+    verdict = assess(query("今天北京的天气怎么样？"), hits, THRESHOLD)
     assert verdict.low and verdict.reason == "dense similarity 0.861 < 0.880"
 
 
 def test_an_english_question_on_chinese_passages_gets_the_cross_lingual_margin() -> None:
-    supported = assess("Why does DenseNet concatenate its inputs?", [hit(DENSENET_CHUNK, 1, dense=0.82, dense_rank=1)], THRESHOLD)
+    supported = assess(query("Why does DenseNet concatenate its inputs?"), [hit(DENSENET_CHUNK, 1, dense=0.82)], THRESHOLD)
     assert not supported.low and supported.reason == "cross-lingual dense similarity 0.820 >= 0.790"
-    unsupported = assess("What is the capital of France?", [hit(DENSENET_CHUNK, 1, dense=0.739, dense_rank=1)], THRESHOLD)
+    unsupported = assess(query("What is the capital of France?"), [hit(DENSENET_CHUNK, 1, dense=0.739)], THRESHOLD)
     assert unsupported.low
-    same_language = assess("What is the gradient?", [hit(GRADIENT_CHUNK, 1, dense=0.82, dense_rank=1)], THRESHOLD)
+    same_language = assess(query("What is the gradient?"), [hit(GRADIENT_CHUNK, 1, dense=0.82)], THRESHOLD)
     assert same_language.low  # English question, English passage: the full threshold
 
 
 def test_keyword_mode_is_judged_by_keyword_coverage() -> None:
-    supported = assess("稠密块和过渡层", [hit(DENSENET_CHUNK, 1, keyword=4.0, keyword_rank=1)], THRESHOLD)
-    partly = assess("稠密块和过渡层的本质区别与联系", [hit(DENSENET_CHUNK, 1, keyword=4.0, keyword_rank=1)], THRESHOLD)
+    supported = assess(query("稠密块和过渡层"), [hit(DENSENET_CHUNK, 1, keyword=4.0)], THRESHOLD)
+    partly = assess(query("稠密块和过渡层的本质区别与联系"), [hit(DENSENET_CHUNK, 1, keyword=4.0)], THRESHOLD)
     assert not supported.low and supported.top_dense is None and supported.coverage == 1.0
     assert partly.low and partly.coverage == 0.5
 
 
 def test_hits_without_scores_cannot_be_judged_and_are_not_flagged() -> None:
-    assert not assess("稠密块", [hit(DENSENET_CHUNK, 1)], THRESHOLD).low
+    assert not assess(query("稠密块"), [hit(DENSENET_CHUNK, 1)], THRESHOLD).low

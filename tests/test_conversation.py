@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookqa.conversation import Exchange, cited_pages, history, to_markdown
+from bookqa.answering.conversation import Exchange, cited_pages, history, to_markdown
 from bookqa.types import Answer, Chunk, Hit, Message
 
 DENSENET = Chunk("b:00007", "b", "DenseNet 把相加换成了连结。", 5, 6, ("2 卷积神经网络", "2.3 稠密连接网络"), "2.3")

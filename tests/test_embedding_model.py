@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bookqa.config import Settings
-from bookqa.embedded_model import FOLDER_NAME, MARKER, ensure_embedded_model, find_source
-from bookqa.embedding import PASSAGE, QUERY, load_embedder
+from bookqa.index.embedded_model import FOLDER_NAME, MARKER, ensure_embedded_model, find_source
+from bookqa.index.embedders import PASSAGE, QUERY, load_embedder
 
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 import jieba
 
-from bookqa.glossary import Glossary, english_stems
-from bookqa.types import CODE, Chunk
+from bookqa.index.glossary import Glossary, english_stems
+from bookqa.types import Chunk, ChunkKind
 
 _JIEBA = jieba.Tokenizer()
 
@@ -37,7 +37,7 @@ def test_short_single_words_code_and_alternatives():
     glossary = _glossary("训练的模型（model）很大。", "一个批量（batch size，或者mini-batch）。")
     assert glossary.terms_for("the model") == []  # a short single word is too generic to keep
     assert glossary.terms_for("what batch size to use") == ["批量"]  # the name before the alternatives
-    assert len(_glossary("x = 延后初始化（defers initialization）", kind=CODE)) == 0
+    assert len(_glossary("x = 延后初始化（defers initialization）", kind=ChunkKind.CODE)) == 0
 
 
 def test_longer_names_come_first():

@@ -22,7 +22,7 @@ from pdf_factory import (
 
 from bookqa.config import Settings
 from bookqa.errors import InvalidPDFError
-from bookqa.ingest import Ingested, ingest_pdf
+from bookqa.reading.ingest import Ingested, ingest_pdf
 
 
 def test_pages_outline_and_left_out_pages(tiny_book: Ingested) -> None:

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from bookqa.keyword_index import WORDS_FILE, KeywordIndex, title_terms
+from bookqa.index.keyword_index import WORDS_FILE, KeywordIndex
+from bookqa.index.tokenizer import title_terms
 
 TEXTS = [
     "稠密连接网络（DenseNet）在很大程度上是残差网络的逻辑扩展。",  # 0
@@ -32,16 +33,16 @@ def test_title_terms():
 
 
 def test_tokenize_mixes_chinese_and_english(index):
-    assert index.tokenize("什么是 DenseNet？它和ResNet-50、word2vec有啥区别！") == [
+    assert index.tokenizer("什么是 DenseNet？它和ResNet-50、word2vec有啥区别！") == [
         "densenet", "resnet", "50", "word2vec", "有", "区别"
     ]  # lower case; punctuation, spaces and question/function words dropped; English words and digits whole
-    assert index.tokenize("") == []
-    assert index.tokenize("？！。，") == []
+    assert index.tokenizer("") == []
+    assert index.tokenizer("？！。，") == []
 
 
 def test_extra_words_keep_a_title_term_whole(index):
-    with_words = index.tokenize("稠密连接网络")
-    without_words = KeywordIndex.build(TEXTS).tokenize("稠密连接网络")
+    with_words = index.tokenizer("稠密连接网络")
+    without_words = KeywordIndex.build(TEXTS).tokenizer("稠密连接网络")
     assert without_words == ["稠密", "连接", "网络"]
     assert with_words == ["稠密", "连接", "网络", "稠密连接网络"]  # search mode: the whole term and its words
 
@@ -75,7 +76,7 @@ def test_save_load_round_trip(index, tmp_path):
     ]
     loaded = KeywordIndex.load(tmp_path / "kw")
     assert loaded.extra_words == index.extra_words
-    assert loaded.tokenize("稠密连接网络") == index.tokenize("稠密连接网络")
+    assert loaded.tokenizer("稠密连接网络") == index.tokenizer("稠密连接网络")
     for query in ("稠密连接网络", "残差网络 ResNet", "dropout"):
         before, after = index.search(query, 4), loaded.search(query, 4)
         np.testing.assert_array_equal(before[1], after[1])

@@ -6,11 +6,12 @@ import shutil
 import pytest
 
 from bookqa.config import Settings
-from bookqa.embedding import FakeEmbedder
+from fakes import FakeEmbedder
 from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
-from bookqa.ingest import ingest_pdf
-from bookqa.library import FORMAT_VERSION, MANIFEST, Library, make_book_id
-from bookqa.retrieval import Retriever, Scope, build_indexes
+from bookqa.reading.ingest import ingest_pdf
+from bookqa.library.book import FORMAT_VERSION, MANIFEST
+from bookqa.library.store import Library, make_book_id
+from bookqa.index.retriever import Retriever, Scope, build_indexes
 from pdf_factory import TINY_BOOK
 
 EMBEDDER = FakeEmbedder(128)

@@ -14,8 +14,8 @@ import pytest
 
 from bookqa.config import Settings
 from bookqa.errors import BackendError, SettingsError
-from bookqa.llm import load_backend
-from bookqa.llm.openai_backend import OpenAIBackend
+from bookqa.answering.backends import load_backend
+from bookqa.answering.backends.openai_backend import OpenAIBackend
 from bookqa.types import Message
 
 PIECES = ["DenseNet ", "连结", "特征 [p.251]"]
@@ -126,10 +126,10 @@ def test_overrides_apply_to_one_reply(server: str) -> None:
 
 
 def test_answer_sends_a_grounded_prompt(server: str) -> None:
-    from answer_helpers import PAGES, densenet_hits
+    from answer_helpers import PAGES, densenet_hits, query
 
     backend = backend_for(server)
-    assert backend.answer("什么是 DenseNet 模型", densenet_hits(), pages=PAGES).text() == "".join(PIECES)
+    assert backend.answer(query("什么是 DenseNet 模型"), densenet_hits(), pages=PAGES).text() == "".join(PIECES)
     user = _Handler.requests[-1]["messages"][-1]["content"]
     assert "【资料1】页码：p.251, p.252" in user and user.endswith("问题：什么是 DenseNet 模型")
 

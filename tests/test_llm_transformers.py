@@ -14,8 +14,8 @@ from tiny_glm import WINDOW, build_checkpoint  # noqa: E402
 
 from bookqa.config import Settings  # noqa: E402
 from bookqa.errors import ModelError  # noqa: E402
-from bookqa.llm import load_backend  # noqa: E402
-from bookqa.llm.transformers_backend import TransformersBackend, resolve_model  # noqa: E402
+from bookqa.answering.backends import load_backend  # noqa: E402
+from bookqa.answering.backends.transformers_backend import TransformersBackend, resolve_model  # noqa: E402
 from bookqa.types import Message  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -226,9 +226,9 @@ def test_a_tokenizer_without_chat_template_is_refused(glm: TransformersBackend) 
 
 
 def test_answer_builds_a_grounded_prompt_within_the_window(glm: TransformersBackend) -> None:
-    from answer_helpers import PAGES, densenet_hits
+    from answer_helpers import PAGES, densenet_hits, query
 
-    reply = glm.answer("什么是 DenseNet 模型", densenet_hits() * 3, pages=PAGES, max_new_tokens=64)
+    reply = glm.answer(query("什么是 DenseNet 模型"), densenet_hits() * 3, pages=PAGES, max_new_tokens=64)
     assert reply.text()
     assert reply.usage["prompt_tokens"] <= WINDOW - 64
 
@@ -236,7 +236,7 @@ def test_answer_builds_a_grounded_prompt_within_the_window(glm: TransformersBack
 def test_auto_without_a_gpu_answers_extractively() -> None:
     import torch
 
-    from bookqa.llm import ExtractiveBackend
+    from bookqa.answering.backends import ExtractiveBackend
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA GPU")

@@ -7,9 +7,12 @@ import pytest
 from pdf_factory import ENGLISH_SECTIONS, HEIGHT, KANGXI_TEXT, TINY_BOOK, WIDTH
 
 from bookqa.errors import BookQAError, InvalidPDFError
-from bookqa.layout import PageLayout, Row
-from bookqa.outline import locate_outline
-from bookqa.pdf import open_pdf, read_outline, read_pages, render_page_png
+from bookqa.reading.layout import PageLayout, Row
+from bookqa.reading.outline import locate_outline
+from readers import read_outline, read_pages
+
+from bookqa.reading.pdf import open_pdf
+from bookqa.reading.render import render_page_png
 from bookqa.types import Section
 
 

@@ -6,23 +6,13 @@ import numpy as np
 import pytest
 
 from bookqa.config import Settings
-from bookqa.embedding import FakeEmbedder
+from fakes import FakeEmbedder
 from bookqa.errors import IndexMismatchError
-from bookqa.keyword_index import KeywordIndex
-from bookqa.retrieval import (
-    TITLE_BOOST,
-    TITLE_WEIGHT,
-    Fusion,
-    Retriever,
-    Scope,
-    build_indexes,
-    index_text,
-    merge_chunks,
-    merge_scores,
-    score_breakdown,
-)
-from bookqa.types import Chunk, passage_chunk_ids, passage_id
-from bookqa.vector_index import VectorIndex
+from bookqa.index.keyword_index import KeywordIndex
+from bookqa.index.fusion import TITLE_BOOST, TITLE_WEIGHT, Fusion, merge_scores, score_breakdown
+from bookqa.index.retriever import Retriever, Scope, build_indexes, index_text, merge_chunks
+from bookqa.index.vector_index import VectorIndex
+from bookqa.types import Chunk, Scores, Signal, SignalScore, passage_chunk_ids, passage_id
 
 RESNET = ("7 现代卷积神经网络", "7.6 残差网络（ResNet）")
 DENSENET = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
@@ -69,6 +59,19 @@ def ids(hits) -> list[str]:
     return [hit.chunk.id for hit in hits]
 
 
+def flat(scores: Scores) -> dict[str, float]:
+    """``scores`` as one flat dict (``dense``, ``dense_rank``, ``dense_norm``, ..., ``title``, ``fused``), unrounded."""
+    out: dict[str, float] = {}
+    for name in ("dense", "keyword"):
+        found = getattr(scores, name)
+        if found is not None:
+            out.update({name: found.score, f"{name}_rank": found.rank})
+            if found.scaled is not None:
+                out[f"{name}_norm"] = found.scaled
+    out.update({name: value for name, value in (("title", scores.title), ("fused", scores.fused)) if value is not None})
+    return out
+
+
 def test_modes_rank_exactly(retriever):
     dense = retriever.search("attention transformer", mode="dense")
     keyword = retriever.search("attention transformer", mode="keyword")
@@ -77,16 +80,16 @@ def test_modes_rank_exactly(retriever):
     assert ids(keyword) == ["b:00009"]  # no other chunk has either word
     assert ids(hybrid) == ["b:00009", "b:00001", "b:00006"]
     assert [hit.rank for hit in hybrid] == [1, 2, 3]
-    assert [hit.scores["dense_rank"] for hit in dense] == [1, 2, 3]
-    assert hybrid[0].scores["keyword_rank"] == 1 and "keyword" not in hybrid[1].scores
+    assert [flat(hit.scores)["dense_rank"] for hit in dense] == [1, 2, 3]
+    assert flat(hybrid[0].scores)["keyword_rank"] == 1 and "keyword" not in flat(hybrid[1].scores)
 
 
 def test_score_is_the_signal_of_the_mode(retriever):
     for mode, key in (("dense", "dense"), ("keyword", "keyword"), ("hybrid", "fused")):
         for hit in retriever.search("什么是DenseNet", mode=mode):
-            assert hit.score == hit.scores[key]
+            assert hit.score == flat(hit.scores)[key]
     dense = retriever.search("什么是DenseNet", mode="dense")
-    assert set().union(*(hit.scores for hit in dense)) == {"dense", "dense_rank"}
+    assert set().union(*(flat(hit.scores) for hit in dense)) == {"dense", "dense_rank"}
     assert [round(hit.score, 4) for hit in dense] == [0.3264, 0.2725, 0.2392]
     assert dense[0].score > dense[1].score > dense[2].score
 
@@ -96,34 +99,34 @@ def test_hybrid_score_breakdown(retriever):
     # 6 (in 7.7.2, under the DenseNet section) is the best keyword match; 4+5 the second, and the last of three
     # dense candidates; 1 the best dense candidate, missed by the keyword search, under no matching title
     assert ids(hits) == ["b:00006", "b:00004+00005", "b:00001"]
-    assert set(hits[0].scores) == {"keyword", "keyword_rank", "keyword_norm", "title", "fused"}
-    assert set(hits[1].scores) == SIGNAL_KEYS | {"title"}
-    assert hits[0].scores["title"] == hits[1].scores["title"] == 1.0  # both under "7.7 稠密连接网络（DenseNet）"
-    assert set(hits[2].scores) == {"dense", "dense_rank", "dense_norm", "fused"}
+    assert set(flat(hits[0].scores)) == {"keyword", "keyword_rank", "keyword_norm", "title", "fused"}
+    assert set(flat(hits[1].scores)) == SIGNAL_KEYS | {"title"}
+    assert flat(hits[0].scores)["title"] == flat(hits[1].scores)["title"] == 1.0  # both under "7.7 稠密连接网络（DenseNet）"
+    assert set(flat(hits[2].scores)) == {"dense", "dense_rank", "dense_norm", "fused"}
     for hit in hits:
-        signals = 0.5 * hit.scores.get("dense_norm", 0) + 0.5 * hit.scores.get("keyword_norm", 0)
-        assert hit.score == pytest.approx(signals + TITLE_WEIGHT * hit.scores.get("title", 0))
-    assert hits[0].scores["keyword_norm"] == 1.0 and hits[1].scores["dense_norm"] == 0.0  # the best and the last candidate
-    assert hits[2].scores["dense_norm"] == 1.0
+        signals = 0.5 * flat(hit.scores).get("dense_norm", 0) + 0.5 * flat(hit.scores).get("keyword_norm", 0)
+        assert hit.score == pytest.approx(signals + TITLE_WEIGHT * flat(hit.scores).get("title", 0))
+    assert flat(hits[0].scores)["keyword_norm"] == 1.0 and flat(hits[1].scores)["dense_norm"] == 0.0  # the best and the last candidate
+    assert flat(hits[2].scores)["dense_norm"] == 1.0
 
 
 def test_hybrid_with_reciprocal_rank_fusion(indexes, embedder):
     hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(fusion="rrf")).search("什么是DenseNet")
     assert ids(hits) == ["b:00004+00005", "b:00006", "b:00001"]  # ranks alone: found by both signals comes first
     for hit in hits:
-        ranks = [hit.scores[key] for key in ("dense_rank", "keyword_rank") if key in hit.scores]
+        ranks = [flat(hit.scores)[key] for key in ("dense_rank", "keyword_rank") if key in flat(hit.scores)]
         rrf = sum(1 / (60 + rank) for rank in ranks)
-        assert hit.score == pytest.approx(rrf * (1 + TITLE_BOOST * hit.scores.get("title", 0)))
+        assert hit.score == pytest.approx(rrf * (1 + TITLE_BOOST * flat(hit.scores).get("title", 0)))
 
 
 def test_a_matching_section_title_lifts_its_chunks(indexes, embedder):
     hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10)
-    best = {hit.chunk.section_number for hit in hits if hit.scores.get("title") == 1.0}
+    best = {hit.chunk.section_number for hit in hits if flat(hit.scores).get("title") == 1.0}
     assert best == {"7.6"}  # "7.6 残差网络（ResNet）"; titles that share only 网络 match less
-    assert all(hit.scores.get("title", 0) < 1.0 for hit in hits if hit.chunk.section_number != "7.6")
+    assert all(flat(hit.scores).get("title", 0) < 1.0 for hit in hits if hit.chunk.section_number != "7.6")
     assert hits[0].chunk.id == "b:00002+00003"
     untitled = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10, mode="keyword")
-    assert all("title" not in hit.scores for hit in untitled)  # titles take part in hybrid mode only
+    assert all("title" not in flat(hit.scores) for hit in untitled)  # titles take part in hybrid mode only
 
 
 def test_an_english_question_also_searches_the_books_own_chinese_term(embedder):
@@ -143,15 +146,15 @@ def test_reciprocal_rank_fusion_by_hand():
     dense = (np.array([0.9, 0.8, 0.7], np.float32), np.array([4, 7, 2]))
     keyword = (np.array([12.0, 3.0], np.float32), np.array([7, 9]))
     breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("rrf", rrf_k=60))
-    assert breakdown[7] == {
+    assert flat(breakdown[7]) == {
         "dense": pytest.approx(0.8), "dense_rank": 2, "dense_norm": pytest.approx(0.5),
         "keyword": 12.0, "keyword_rank": 1, "keyword_norm": 1.0, "fused": pytest.approx(1 / 62 + 1 / 61),
     }
-    assert breakdown[4]["fused"] == pytest.approx(1 / 61)
-    assert breakdown[9]["fused"] == pytest.approx(1 / 62)
-    assert breakdown[2]["fused"] == pytest.approx(1 / 63)
-    assert sorted(breakdown, key=lambda p: -breakdown[p]["fused"]) == [7, 4, 9, 2]
-    assert score_breakdown({"dense": dense})[4] == {"dense": pytest.approx(0.9), "dense_rank": 1}  # single-signal modes: no fusion
+    assert flat(breakdown[4])["fused"] == pytest.approx(1 / 61)
+    assert flat(breakdown[9])["fused"] == pytest.approx(1 / 62)
+    assert flat(breakdown[2])["fused"] == pytest.approx(1 / 63)
+    assert sorted(breakdown, key=lambda p: -breakdown[p].fused) == [7, 4, 9, 2]
+    assert flat(score_breakdown({"dense": dense})[4]) == {"dense": pytest.approx(0.9), "dense_rank": 1}  # single-signal modes: no fusion
 
 
 def test_weighted_fusion_by_hand():
@@ -161,13 +164,13 @@ def test_weighted_fusion_by_hand():
     titles[2] = 1.0
     breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.6), titles)
     # dense scaled from the last candidate (0.7 -> 0) to the best (0.9 -> 1); keyword from 0 to the best (12 -> 1)
-    assert breakdown[7]["fused"] == pytest.approx(0.6 * 0.5 + 0.4 * 1.0)
-    assert breakdown[4]["fused"] == pytest.approx(0.6)
-    assert breakdown[9]["fused"] == pytest.approx(0.4 * 0.25)
-    assert breakdown[2]["fused"] == pytest.approx(TITLE_WEIGHT)  # the last dense candidate, lifted by its title
-    assert sorted(breakdown, key=lambda p: -breakdown[p]["fused"]) == [7, 4, 2, 9]
+    assert flat(breakdown[7])["fused"] == pytest.approx(0.6 * 0.5 + 0.4 * 1.0)
+    assert flat(breakdown[4])["fused"] == pytest.approx(0.6)
+    assert flat(breakdown[9])["fused"] == pytest.approx(0.4 * 0.25)
+    assert flat(breakdown[2])["fused"] == pytest.approx(TITLE_WEIGHT)  # the last dense candidate, lifted by its title
+    assert sorted(breakdown, key=lambda p: -breakdown[p].fused) == [7, 4, 2, 9]
     single = score_breakdown({"dense": (np.array([0.5], np.float32), np.array([3]))}, Fusion())
-    assert single[3]["dense_norm"] == 1.0  # one candidate is the best one
+    assert flat(single[3])["dense_norm"] == 1.0  # one candidate is the best one
 
 
 def test_fusion_checks_its_arguments():
@@ -184,7 +187,7 @@ def test_neighbours_merge_into_one_passage(retriever):
     assert merged.text == CHUNKS[4].text + "一个稠密块由多个卷积块组成，每个卷积块使用相同数量的输出通道。"
     assert merged.text.count("与残差网络不同") == 1
     assert (merged.page_start, merged.page_end, merged.section_path) == (269, 270, DENSENET)
-    assert hits[0].scores["keyword_rank"] == 1
+    assert flat(hits[0].scores)["keyword_rank"] == 1
     assert hits[1].chunk == CHUNKS[6] and hits[1].chunk is not CHUNKS[6]  # hits carry new objects
     assert ids(retriever.search("过渡层", mode="hybrid")) == ["b:00006+00007", "b:00008"]
 
@@ -192,11 +195,11 @@ def test_neighbours_merge_into_one_passage(retriever):
 def test_merged_scores_keep_each_signals_best_and_the_best_fused_score():
     merged = merge_scores(
         [
-            {"dense": 0.5, "dense_rank": 3, "dense_norm": 0.2, "fused": 0.4},
-            {"dense": 0.7, "dense_rank": 1, "dense_norm": 0.9, "keyword": 2.0, "keyword_rank": 4, "fused": 0.3},
+            Scores(dense=SignalScore(0.5, 3, 0.2), fused=0.4),
+            Scores(dense=SignalScore(0.7, 1, 0.9), keyword=SignalScore(2.0, 4), fused=0.3),
         ]
     )
-    assert merged == {"dense": 0.7, "dense_rank": 1, "dense_norm": 0.9, "keyword": 2.0, "keyword_rank": 4, "fused": 0.4}
+    assert flat(merged) == {"dense": 0.7, "dense_rank": 1, "dense_norm": 0.9, "keyword": 2.0, "keyword_rank": 4, "fused": 0.4}
 
 
 def test_merge_chunks_without_overlap_joins_with_a_line_break():
@@ -250,7 +253,7 @@ def test_empty_results_are_not_errors(retriever):
     assert retriever.search("什么是？", mode="keyword") == []  # only question words: no keyword token
     assert retriever.search("量子力学", mode="keyword") == []  # no token in the index
     hybrid = retriever.search("量子力学", mode="hybrid")  # the dense signal still answers
-    assert hybrid and all("keyword" not in hit.scores for hit in hybrid)
+    assert hybrid and all("keyword" not in flat(hit.scores) for hit in hybrid)
 
 
 def test_query_is_normalised(retriever):
@@ -261,7 +264,7 @@ def test_query_is_normalised(retriever):
 def test_defaults_come_from_settings(indexes, embedder):
     retriever = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(top_k=1, retrieval_mode="keyword"))
     hits = retriever.search("稠密连接网络")
-    assert ids(hits) == ["b:00004+00005"] and set(hits[0].scores) == {"keyword", "keyword_rank"}
+    assert ids(hits) == ["b:00004+00005"] and set(flat(hits[0].scores)) == {"keyword", "keyword_rank"}
 
 
 def test_save_load_round_trip_returns_the_same_hits(retriever, indexes, embedder, tmp_path):
@@ -272,8 +275,8 @@ def test_save_load_round_trip_returns_the_same_hits(retriever, indexes, embedder
     for query in ("稠密连接网络", "什么是DenseNet", "attention transformer", "通道"):
         for mode in ("hybrid", "dense", "keyword"):
             before, after = retriever.search(query, mode=mode), loaded.search(query, mode=mode)
-            assert [(h.chunk.id, h.rank, h.score, dict(h.scores)) for h in before] == [
-                (h.chunk.id, h.rank, h.score, dict(h.scores)) for h in after
+            assert [(h.chunk.id, h.rank, h.score, dict(flat(h.scores))) for h in before] == [
+                (h.chunk.id, h.rank, h.score, dict(flat(h.scores))) for h in after
             ]
 
 
@@ -287,7 +290,7 @@ def test_index_text_and_build_indexes(embedder):
 
 
 def test_arguments_are_checked(retriever, indexes, embedder):
-    with pytest.raises(ValueError, match=r"hybrid\|dense\|keyword"):
+    with pytest.raises(ValueError, match=r"hybrid, dense, keyword"):
         retriever.search("稠密", mode="bm25")
     with pytest.raises(ValueError, match="at least 1"):
         retriever.search("稠密", k=0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 import pytest
+from answer_helpers import TOKENIZER, query
 
 from bookqa.errors import BackendError
-from bookqa.lang import estimate_tokens
-from bookqa.llm.base import ChatBackend, Generation, Reply
-from bookqa.llm.extractive import ExtractiveBackend
-from bookqa.rewrite import is_follow_up, rewrite_by_rule, rewrite_query
+from bookqa.text import estimate_tokens
+from bookqa.answering.backends.base import ChatBackend, Generation, Reply
+from bookqa.answering.backends.extractive import ExtractiveBackend
+from bookqa.answering.rewrite import is_follow_up, rewrite_by_rule, rewrite_query
 from bookqa.types import Message
 
 DENSENET = [Message("user", "什么是 DenseNet 模型"), Message("assistant", "DenseNet 在通道维上连结输入与输出。[p.251]")]
@@ -40,8 +41,8 @@ class ScriptedModel(ChatBackend):
 
 
 def test_the_densenet_follow_up_carries_densenet() -> None:
-    assert is_follow_up("它与ResNet的关键区别是什么？", DENSENET)
-    assert rewrite_by_rule("它与ResNet的关键区别是什么？", DENSENET) == "DenseNet 模型与ResNet的关键区别是什么？"
+    assert is_follow_up(query("它与ResNet的关键区别是什么？"), DENSENET)
+    assert rewrite_by_rule(query("它与ResNet的关键区别是什么？"), DENSENET, TOKENIZER) == "DenseNet 模型与ResNet的关键区别是什么？"
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_the_densenet_follow_up_carries_densenet() -> None:
     ],
 )
 def test_chinese_follow_ups(question: str, rewritten: str) -> None:
-    assert rewrite_by_rule(question, DENSENET) == rewritten
+    assert rewrite_by_rule(query(question), DENSENET, TOKENIZER) == rewritten
 
 
 @pytest.mark.parametrize(
@@ -66,27 +67,27 @@ def test_chinese_follow_ups(question: str, rewritten: str) -> None:
     ],
 )
 def test_english_follow_ups(question: str, rewritten: str) -> None:
-    assert rewrite_by_rule(question, BATCH_NORM) == rewritten
+    assert rewrite_by_rule(query(question), BATCH_NORM, TOKENIZER) == rewritten
 
 
 @pytest.mark.parametrize("question", ["梯度是什么", "其他网络有哪些？", "softmax回归怎么理解", "What is dropout?"])
 def test_standalone_questions_are_not_rewritten(question: str) -> None:
-    assert not is_follow_up(question, DENSENET)
-    assert rewrite_query(question, DENSENET, ExtractiveBackend()) is None
+    assert not is_follow_up(query(question), DENSENET)
+    assert rewrite_query(query(question), DENSENET, TOKENIZER, ExtractiveBackend()) is None
 
 
 def test_without_history_nothing_is_rewritten() -> None:
-    assert rewrite_query("它与ResNet的关键区别是什么？", [], ScriptedModel("不该被调用")) is None
+    assert rewrite_query(query("它与ResNet的关键区别是什么？"), [], TOKENIZER, ScriptedModel("不该被调用")) is None
 
 
 def test_the_subject_comes_from_the_last_standalone_question() -> None:
     history = [*DENSENET, Message("user", "它与ResNet的关键区别是什么？"), Message("assistant", "……")]
-    assert rewrite_by_rule("它的训练呢？", history) == "DenseNet 模型的训练呢？"
+    assert rewrite_by_rule(query("它的训练呢？"), history, TOKENIZER) == "DenseNet 模型的训练呢？"
 
 
 def test_a_model_rewrites_when_the_backend_has_one() -> None:
     model = ScriptedModel("改写后的问题：DenseNet与ResNet的关键区别是什么？\n（多余的解释）")
-    assert rewrite_query("它与ResNet的关键区别是什么？", DENSENET, model) == "DenseNet与ResNet的关键区别是什么？"
+    assert rewrite_query(query("它与ResNet的关键区别是什么？"), DENSENET, TOKENIZER, model) == "DenseNet与ResNet的关键区别是什么？"
     system, user = model.sent[0]
     assert system.role == "system" and "只输出改写后的问题" in system.content
     assert "用户：什么是 DenseNet 模型" in user.content and user.content.endswith("最后一个问题：它与ResNet的关键区别是什么？")
@@ -95,8 +96,8 @@ def test_a_model_rewrites_when_the_backend_has_one() -> None:
 @pytest.mark.parametrize("reply", [BackendError("server down"), "", "x" * 500, "DenseNet在通道维上连结输入与输出 [p.251]。"])
 def test_a_failed_or_unusable_model_rewrite_falls_back_to_the_rule(reply: str | Exception) -> None:
     model = ScriptedModel(reply)
-    assert rewrite_query("它与ResNet的关键区别是什么？", DENSENET, model) == "DenseNet 模型与ResNet的关键区别是什么？"
+    assert rewrite_query(query("它与ResNet的关键区别是什么？"), DENSENET, TOKENIZER, model) == "DenseNet 模型与ResNet的关键区别是什么？"
 
 
 def test_a_model_that_returns_the_question_unchanged_means_no_rewrite() -> None:
-    assert rewrite_query("它与ResNet的关键区别是什么？", DENSENET, ScriptedModel("它与ResNet的关键区别是什么？")) is None
+    assert rewrite_query(query("它与ResNet的关键区别是什么？"), DENSENET, TOKENIZER, ScriptedModel("它与ResNet的关键区别是什么？")) is None

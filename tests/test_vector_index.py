@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bookqa.vector_index import VectorIndex
+from bookqa.index.vector_index import VectorIndex
 
 
 def unit(*values: float) -> np.ndarray:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookqa.library import Book, Manifest
-from bookqa.retrieval import Scope
-from bookqa.types import Chunk, Hit, Page, Section
-from bookqa.views import (
+from bookqa.library.book import Book, Manifest
+from bookqa.index.retriever import Scope
+from bookqa.index.tokenizer import Tokenizer
+from bookqa.types import Chunk, Hit, Page, Pages, Scores, Section, SignalScore
+from bookqa.ui.views import (
     chapter_counts,
     hit_rows,
     left_out_summary,
@@ -97,8 +98,8 @@ def test_chapter_counts_and_left_out_summary() -> None:
 def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
     b = book()
     hits = [
-        Hit(b.chunks[2], 1, 1.3, {"dense": 0.91, "dense_rank": 1, "keyword": 2.5, "keyword_rank": 1, "title": 1.0, "fused": 1.3}),
-        Hit(b.chunks[0], 2, 0.25, {"dense": 0.80, "dense_rank": 2, "fused": 0.25}),
+        Hit(b.chunks[2], 1, 1.3, Scores(dense=SignalScore(0.91, 1), keyword=SignalScore(2.5, 1), title=1.0, fused=1.3)),
+        Hit(b.chunks[0], 2, 0.25, Scores(dense=SignalScore(0.80, 2), fused=0.25)),
     ]
     rows = hit_rows(hits, b)
     assert rows[0] == {
@@ -118,10 +119,10 @@ def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
 
 def test_term_spans_mark_the_query_terms_and_give_the_text_back() -> None:
     text = "DenseNet 把残差网络中的相加换成了连结；densenet 的参数更少。"
-    spans = term_spans(text, "DenseNet 和残差网络有什么不同？")
+    spans = term_spans(text, "DenseNet 和残差网络有什么不同？", Tokenizer())
     assert "".join(piece for piece, _ in spans) == text
     assert [piece for piece, matched in spans if matched] == ["DenseNet", "残差网络", "densenet"]
-    assert term_spans("没有关系", "的") == [("没有关系", False)]
+    assert term_spans("没有关系", "的", Tokenizer()) == [("没有关系", False)]
 
 
 def test_passage_chunks_resolve_a_hits_id_in_the_book() -> None:

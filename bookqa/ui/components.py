@@ -4,23 +4,24 @@ the retrieval table and charts. Book text is always escaped (shown as text, neve
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from bookqa import views
-from bookqa.conversation import Exchange
+from bookqa.answering.conversation import Exchange
 from bookqa.errors import BookQAError
-from bookqa.library import Book, Manifest, StageProgress
-from bookqa.types import Answer, Hit
-from bookqa.ui import resources, state
-from bookqa.uploads import add_pdf_bytes
+from bookqa.library.book import Book, Manifest
+from bookqa.library.store import StageProgress
+from bookqa.library.uploads import add_pdf_bytes
+from bookqa.text import escape_markdown
+from bookqa.types import Answer, BackendName, ChunkKind, Hit
+from bookqa.ui import resources, state, views
 
 if TYPE_CHECKING:
-    from bookqa.retrieval import Scope
+    from bookqa.index.retriever import Scope
+    from bookqa.index.tokenizer import Tokenizer
 
 OVERVIEW = "app_pages/overview.py"
 CHAT = "app_pages/chat.py"
@@ -36,31 +37,26 @@ SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d", "t
 STAGES = {"parse": "Reading pages", "embed": "Embedding passages"}
 EXCERPT_CHARS = 120
 TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "title", "kind", "preview")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
 # ------------------------------------------------------------------------------------------------ text
-def escape(text: str) -> str:
-    """``text`` with every Markdown/HTML special character escaped, line breaks kept."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
-
-
-def highlighted(text: str, query: str) -> str:
-    """``text`` as escaped Markdown with the query's terms in bold, in the theme's orange."""
+def highlighted(text: str, query: str, tokenizer: Tokenizer) -> str:
+    """``text`` as escaped Markdown with the query's terms (as the book's ``tokenizer`` finds them) in bold, in the
+    theme's orange."""
     return "".join(
-        f":orange[**{escape(piece)}**]" if matched else escape(piece)
-        for piece, matched in views.term_spans(text, query)
+        f":orange[**{escape_markdown(piece)}**]" if matched else escape_markdown(piece)
+        for piece, matched in views.term_spans(text, query, tokenizer)
     )
 
 
 def show_error(error: BookQAError) -> None:
     """An error a user can meet: what went wrong, and what to do (a command in the hint shown as code)."""
-    st.error(f"**{escape(error.message)}**" + (f"  \n{with_code(error.hint)}" if error.hint else ""), icon=":material/error:")
+    st.error(f"**{escape_markdown(error.message)}**" + (f"  \n{with_code(error.hint)}" if error.hint else ""), icon=":material/error:")
 
 
 def with_code(text: str) -> str:
     """``text`` escaped, but its `backticked` commands as inline code."""
-    return "".join(f"`{piece}`" if odd else escape(piece) for odd, piece in ((i % 2, p) for i, p in enumerate(text.split("`"))))
+    return "".join(f"`{piece}`" if odd else escape_markdown(piece) for odd, piece in ((i % 2, p) for i, p in enumerate(text.split("`"))))
 
 
 def file_size(size: int) -> str:
@@ -180,17 +176,17 @@ def upload_box() -> None:
 
 def status_lines(manifest: Manifest | None) -> None:
     """The answer backend, the device and the selected book's index, one line each."""
-    st.caption(f":material/smart_toy: Answers: {escape(resources.backend_summary())}")
-    st.caption(f":material/memory: Device: {escape(resources.device())}")
+    st.caption(f":material/smart_toy: Answers: {escape_markdown(resources.backend_summary())}")
+    st.caption(f":material/memory: Device: {escape_markdown(resources.device())}")
     if manifest is None:
         return
     why = manifest.mismatch(resources.settings())
     if why:
-        st.caption(f":material/warning: Index needs a rebuild: {escape(why)}")
+        st.caption(f":material/warning: Index needs a rebuild: {escape_markdown(why)}")
     else:
         st.caption(
             f":material/check_circle: Index ready: {manifest.chunks} passages, {manifest.embedding_model}, "
-            f"built {escape(manifest.built_at[:16].replace('T', ' '))}"
+            f"built {escape_markdown(manifest.built_at[:16].replace('T', ' '))}"
         )
 
 
@@ -198,7 +194,7 @@ def notice() -> None:
     """The message left by the previous run (a book added or removed), shown once."""
     text = state.take_notice()
     if text:
-        st.success(escape(text), icon=":material/check:")
+        st.success(escape_markdown(text), icon=":material/check:")
 
 
 # ------------------------------------------------------------------------------------------------ search
@@ -220,26 +216,26 @@ def source_list(hits: Sequence[Hit], book: Book) -> None:
         section = chunk.section_path[-1] if chunk.section_path else "—"
         st.page_link(
             BROWSER,
-            label=f"p.{escape(book.label(chunk.page_start))} · {escape(section)}",
+            label=f"p.{escape_markdown(book.label(chunk.page_start))} · {escape_markdown(section)}",
             icon=":material/menu_book:",
             query_params={state.PAGE: str(chunk.page_start), state.PASSAGE: chunk.id},
         )
         excerpt = " ".join(chunk.text.split())
         excerpt = excerpt[:EXCERPT_CHARS] + ("…" if len(excerpt) > EXCERPT_CHARS else "")
-        st.caption(f"score {hit.score:.3f} · {escape(excerpt)}")
+        st.caption(f"score {hit.score:.3f} · {escape_markdown(excerpt)}")
 
 
 def answer_details(answer: Answer, book: Book, expanded: bool = True) -> None:
     """Under an answer: the rewritten query, the flags, and the sources (``expanded``: shown open)."""
     if answer.rewritten_query:
-        st.caption(f":material/edit_note: Follow-up searched as: {escape(answer.rewritten_query)}")
+        st.caption(f":material/edit_note: Follow-up searched as: {escape_markdown(answer.rewritten_query)}")
     if answer.low_confidence:
         st.warning("The book does not seem to cover this question, so there is no answer from it. "
                    "Try other words, or widen the search scope.", icon=":material/help:")
     if answer.unverified:
         st.caption(f":material/report: Also cited, but not among the retrieved passages (so not a source): "
-                   f"p.{escape(', p.'.join(answer.unverified))}")
-    if answer.backend == "extractive":
+                   f"p.{escape_markdown(', p.'.join(answer.unverified))}")
+    if answer.backend == BackendName.EXTRACTIVE:
         st.badge("Quoted from the book: no language model", icon=":material/format_quote:", color="gray")
     if answer.hits:
         with st.expander(f"Sources ({len(answer.hits)})", expanded=expanded):
@@ -249,12 +245,12 @@ def answer_details(answer: Answer, book: Book, expanded: bool = True) -> None:
 def exchange(item: Exchange, book: Book, latest: bool) -> None:
     """One question and its answer (or error) as chat messages; the ``latest`` one shows its sources open."""
     with st.chat_message("user"):
-        st.markdown(escape(item.question))
+        st.markdown(escape_markdown(item.question))
         if item.scope:
-            st.caption(f"in {escape(item.scope)}")
+            st.caption(f"in {escape_markdown(item.scope)}")
     with st.chat_message("assistant"):
         if item.answer is None:
-            st.error(escape(item.error or "No answer."), icon=":material/error:")
+            st.error(escape_markdown(item.error or "No answer."), icon=":material/error:")
         else:
             st.markdown(item.answer.text)
             answer_details(item.answer, book, expanded=latest)
@@ -263,14 +259,15 @@ def exchange(item: Exchange, book: Book, latest: bool) -> None:
 def hit_detail(hit: Hit, book: Book, query: str) -> None:
     """One hit in full: its text with the query's terms highlighted, beside its page with the passage marked."""
     path = hit.chunk.section_path
-    st.subheader(f"#{hit.rank} · p.{escape(book.label(hit.chunk.page_start))} · {escape(path[-1] if path else '—')}",
+    st.subheader(f"#{hit.rank} · p.{escape_markdown(book.label(hit.chunk.page_start))} · {escape_markdown(path[-1] if path else '—')}",
                  anchor=False)
-    st.caption(escape(" > ".join(path)))
+    st.caption(escape_markdown(" > ".join(path)))
     text_column, page_column = st.columns(2)
-    if hit.chunk.kind == "code":
+    if hit.chunk.kind == ChunkKind.CODE:
         text_column.code(hit.chunk.text, language="python")
     else:
-        text_column.markdown(highlighted(hit.chunk.text, query))
+        assert book.retriever is not None
+        text_column.markdown(highlighted(hit.chunk.text, query, book.retriever.tokenizer))
     with page_column:
         pages = list(range(hit.chunk.page_start, hit.chunk.page_end + 1))
         page = pages[0] if len(pages) == 1 else st.segmented_control(
@@ -333,8 +330,8 @@ def score_chart(hits: Sequence[Hit]) -> None:
 def book_facts(book: Book) -> None:
     """The book at a glance: title, source, counts, what was left out of the index, passages per chapter."""
     manifest = book.manifest
-    st.header(escape(manifest.title), anchor=False)
-    st.caption(f"{escape(manifest.source_name)} · book id `{manifest.book_id}` · sha256 {manifest.sha256[:12]}…")
+    st.header(escape_markdown(manifest.title), anchor=False)
+    st.caption(f"{escape_markdown(manifest.source_name)} · book id `{manifest.book_id}` · sha256 {manifest.sha256[:12]}…")
     left_out = views.left_out_summary(manifest)
     columns = st.columns(6)
     columns[0].metric("Pages", manifest.page_count)

@@ -16,12 +16,13 @@ import streamlit as st
 
 from bookqa.config import Settings
 from bookqa.errors import BookQAError
-from bookqa.library import Book, Library, Manifest
+from bookqa.library.book import Book, Manifest
+from bookqa.library.store import Library
 
 if TYPE_CHECKING:  # the embedding model (numpy, torch), the answer side, retrieval and PyMuPDF load when first used
-    from bookqa.embedding import Embedder
-    from bookqa.llm import Backend
-    from bookqa.retrieval import Scope
+    from bookqa.index.embedders import Embedder
+    from bookqa.answering.backends import Backend
+    from bookqa.index.retriever import Scope
     from bookqa.types import Hit
 
 T = TypeVar("T")
@@ -64,7 +65,7 @@ def _with_status(name: str, what: str, load: Callable[[], T]) -> T:
 
 @st.cache_resource(show_spinner=False)
 def _embedder() -> Embedder:
-    from bookqa.embedding import load_embedder
+    from bookqa.index.embedders import load_embedder
 
     return load_embedder(settings())
 
@@ -76,7 +77,7 @@ def embedder() -> Embedder:
 
 @st.cache_resource(show_spinner=False)
 def _backend() -> tuple[Backend, BookQAError | None]:
-    from bookqa.llm import ExtractiveBackend, load_backend
+    from bookqa.answering.backends import ExtractiveBackend, load_backend
 
     try:
         return load_backend(settings()), None
@@ -152,6 +153,6 @@ def search(book: Book, query: str, k: int, mode: str, scope: Scope) -> list[Hit]
 @st.cache_data(show_spinner=False, max_entries=256)
 def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...] = ()) -> bytes:
     """Physical page ``number`` of the PDF at ``pdf_path`` as PNG, with ``highlight`` passages marked."""
-    from bookqa.pdf import render_page_png
+    from bookqa.reading.render import render_page_png
 
     return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight)

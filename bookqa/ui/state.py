@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bookqa.conversation import Exchange
+from bookqa.answering.conversation import Exchange
 from bookqa.errors import BookQAError
 
 BOOK = "book"

@@ -11,8 +11,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
-from bookqa.library import Library
-from bookqa.sample import add_sample
+from bookqa.library.store import Library
+from bookqa.library.sample import add_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "Home.py")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from conftest import ROOT, make_data_dir
 
-from bookqa.ui.server import AppServer
+from app_server import AppServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 playwright = pytest.importorskip("playwright.sync_api")

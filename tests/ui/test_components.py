@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bookqa.ui.components import escape, file_size, highlighted
+from bookqa.index.tokenizer import Tokenizer
+from bookqa.text import escape_markdown as escape
+from bookqa.ui.components import file_size, highlighted
 
 
 def test_escape_leaves_no_markup_to_interpret() -> None:
@@ -18,7 +20,7 @@ def test_escape_keeps_line_breaks() -> None:
 
 
 def test_highlighted_wraps_only_the_query_terms() -> None:
-    marked = highlighted("DenseNet 使用 <b>连结</b>", "DenseNet 的连结")
+    marked = highlighted("DenseNet 使用 <b>连结</b>", "DenseNet 的连结", Tokenizer())
     assert marked.startswith(":orange[**DenseNet**]")
     assert ":orange[**连结**]" in marked
     assert "<b>" not in marked

@@ -13,8 +13,8 @@ from conftest import HOME, TIMEOUT, ask, make_data_dir, use_environment
 from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
-from bookqa.library import Library
-from bookqa.sample import add_sample, build_sample_pdf
+from bookqa.library.store import Library
+from bookqa.library.sample import add_sample, build_sample_pdf
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,1 @@
+"""Answering a question: a turn (rewrite a follow-up, retrieve, judge confidence, prompt, backend, check citations)."""

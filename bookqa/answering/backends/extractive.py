@@ -1,0 +1,218 @@
+"""The extractive backend: no language model, an answer made of the book's own sentences.
+
+Sentences of the retrieved prose passages (cut by :func:`bookqa.text.split_sentences`, the chunker's own splitter) are
+scored by the question's key terms they contain (each term weighted
+by how rare it is among the candidate sentences, so "DenseNet" outweighs "模型"), with a bonus for the passage's
+rank and a discount for very short sentences. Left out: headings, the exercises that end a section, sentences that
+only lead into a formula, list or listing with a colon, and in a Chinese passage the lines without Chinese (code
+merged into the passage, formulas) and the sentences a formula cuts off. Each matching passage gives its best
+sentence first, so the answer shows every source that has something to say; the rest of the budget goes by score.
+The sentences are shown grouped by section, best section first, in reading order within it, each followed by its
+page citation ``[p.LABEL]``, under a note that no language model was used. The answer is Markdown; the book's text
+in it is escaped, so it shows as printed.
+When no sentence shares a term with the question, the opening sentences of the best passages are shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from bookqa.answering.backends.base import Backend, Reply
+from bookqa.index.query import Query
+from bookqa.text import escape_inline_markdown, has_han, language_of, split_sentences
+from bookqa.types import BackendName, ChunkKind, Hit, Language, Message, Pages
+
+ZH, EN = Language.ZH, Language.EN
+
+NOTE = {
+    ZH: "> 未使用语言模型：以下是书中与问题最相关的原文句子，每句后注明页码。",
+    EN: "> No language model was used: these are the book's sentences most relevant to the question, each with its page.",
+}
+MIN_SENTENCE_CHARS = 6
+MAX_SENTENCE_CHARS = 300
+"""Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
+FOCUS_WEIGHT = 2.0
+"""How much more a follow-up's own terms weigh than those its rewrite carried in from earlier turns."""
+FULL_SENTENCE_CHARS = 30
+"""Sentences shorter than this score in proportion to their length: a short one that names the topic ("我们来构造
+DenseNet模型。") mostly leads into what follows rather than saying something about it."""
+
+_SPACE = re.compile(r"\s+")
+_HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
+"""A numbered heading line ("4.8.1 梯度消失和梯度爆炸"): not a sentence worth quoting."""
+EXERCISES = frozenset({"练习", "习题", "Exercises"})
+"""Headings of the exercises at the end of a section: what follows asks questions, it does not answer them."""
+_LEAD_IN = ("：", ":")
+_SENTENCE_ENDS = tuple("。！？；.!?;”」）)")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence quoted from ``hit``: its ``position`` among the hit's sentences, its ``text``, the physical
+    ``page`` it is printed on, and its relevance ``score`` (0 when it shares no term with the question)."""
+
+    hit: Hit
+    position: int
+    text: str
+    page: int
+    score: float = 0.0
+
+
+class ExtractiveBackend(Backend):
+    """Answers with the most relevant sentences of the hits, cited by page; no model, no GPU.
+
+    ``max_sentences``: most sentences in an answer. ``max_chars``: most characters of quoted text.
+    ``per_hit``: most sentences taken from one passage.
+    """
+
+    name = BackendName.EXTRACTIVE
+    model = "none"
+    generative = False
+
+    def __init__(self, max_sentences: int = 6, max_chars: int = 900, per_hit: int = 3) -> None:
+        if max_sentences < 1 or max_chars < MAX_SENTENCE_CHARS or per_hit < 1:
+            raise ValueError(
+                f"ExtractiveBackend needs max_sentences >= 1, max_chars >= {MAX_SENTENCE_CHARS} and per_hit >= 1; "
+                f"got {max_sentences}, {max_chars}, {per_hit}."
+            )
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+        self.per_hit = per_hit
+
+    def answer(
+        self,
+        question: Query,
+        hits: Sequence[Hit],
+        history: Sequence[Message] = (),
+        pages: Pages | None = None,
+        standalone: Query | None = None,
+        **overrides: float,
+    ) -> Reply:
+        """See :meth:`Backend.answer`; ``history`` and ``overrides`` do not apply here, and ``standalone``
+        (when given) is what the sentences are scored against, the question's own terms counting double."""
+        focus = question if standalone else None
+        pages = pages if pages is not None else Pages(())
+        return Reply(self._lines(standalone or question, hits, pages, question.language, focus))
+
+    def select(self, query: Query, hits: Sequence[Hit], pages: Pages | None = None, focus: Query | None = None) -> list[Quote]:
+        """The sentences chosen for ``query`` from ``hits`` (best first), in the order they are shown.
+
+        ``pages``: the book's pages, to find the page each sentence is printed on. ``focus``: the follow-up
+        question that ``query`` was rewritten from; its own terms weigh ``FOCUS_WEIGHT`` times as much as those
+        carried from earlier turns ("过渡层" over "DenseNet" in "它的过渡层是做什么的？").
+        """
+        pages = pages if pages is not None else Pages(())
+        spanned = {n for hit in hits for n in range(hit.chunk.page_start, hit.chunk.page_end + 1)}
+        flat = {n: _SPACE.sub("", page.text) for n in spanned if (page := pages.get(n)) is not None}
+        candidates = [c for hit in hits for c in self._sentences(hit, flat)]
+        if not candidates:
+            return []
+        scores = self._scores(query, focus, candidates)
+        scored = [dataclasses.replace(c, score=score) for c, score in zip(candidates, scores)]
+        matched = [c for c in scored if c.score > 0]
+        if matched:  # each passage's best sentence first (best passage first), then the rest by score
+            by_score = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
+            firsts = list({c.hit.chunk.id: c for c in reversed(by_score)}.values())
+            taken = {id(c) for c in firsts}
+            ranked = sorted(firsts, key=lambda c: c.hit.rank) + [c for c in by_score if id(c) not in taken]
+        else:  # nothing shares a term: the opening sentences of the best passages
+            ranked = sorted(scored, key=lambda c: (c.hit.rank, c.position))
+        chosen: list[Quote] = []
+        used_chars = 0
+        per_hit: dict[str, int] = {}
+        for c in ranked:
+            if len(chosen) == self.max_sentences:
+                break
+            repeated = any(c.text == other.text for other in chosen)  # chunk overlaps repeat sentences
+            if repeated or used_chars + len(c.text) > self.max_chars or per_hit.get(c.hit.chunk.id, 0) == self.per_hit:
+                continue
+            per_hit[c.hit.chunk.id] = per_hit.get(c.hit.chunk.id, 0) + 1
+            chosen.append(c)
+            used_chars += len(c.text)
+        best_of_section: dict[tuple[str, ...], int] = {}
+        for c in chosen:
+            section = c.hit.chunk.section_path
+            best_of_section[section] = min(best_of_section.get(section, c.hit.rank), c.hit.rank)
+        return sorted(
+            chosen, key=lambda c: (best_of_section[c.hit.chunk.section_path], c.page, c.hit.rank, c.position)
+        )
+
+    def _scores(self, query: Query, focus: Query | None, candidates: Sequence[Quote]) -> list[float]:
+        """Each candidate's relevance: the weights of the query's terms it holds (rarer terms weigh more, the
+        ``focus`` question's own ones ``FOCUS_WEIGHT`` times more), times the passage's rank bonus and the
+        short-sentence discount; 0 when it holds none."""
+        lowered = [c.text.lower() for c in candidates]
+        found_in = {term: sum(term in text for text in lowered) for term in query.terms}
+        own = set(focus.terms) if focus else set()
+        weight = {
+            term: math.log(1 + len(candidates) / n) * (FOCUS_WEIGHT if term in own else 1.0)
+            for term, n in found_in.items()
+            if n
+        }
+        return [
+            sum(w for term, w in weight.items() if term in text)
+            * (1 + 1 / (c.hit.rank + 1))
+            * min(1.0, len(text) / FULL_SENTENCE_CHARS)
+            for c, text in zip(candidates, lowered)
+        ]
+
+    def _lines(self, query: Query, hits: Sequence[Hit], pages: Pages, language: Language, focus: Query | None) -> Iterator[str]:
+        yield NOTE[language] + "\n"
+        gap = "" if language == ZH else " "  # Chinese puts no space before a citation
+        section: tuple[str, ...] | None = None
+        for c in self.select(query, hits, pages, focus):
+            if c.hit.chunk.section_path != section:
+                section = c.hit.chunk.section_path
+                title = section[-1] if section else ("（未分节）" if language == ZH else "(no section)")
+                yield f"\n**{escape_inline_markdown(title)}**\n"
+            yield f"- {escape_inline_markdown(c.text)}{gap}[p.{pages.label(c.page)}]\n"
+
+    def _sentences(self, hit: Hit, flat_pages: dict[int, str]) -> list[Quote]:
+        """The usable sentences of a prose hit, each with the physical page it is printed on."""
+        chunk = hit.chunk
+        if chunk.kind == ChunkKind.CODE:
+            return []
+        out = []
+        sentences = split_sentences(chunk.text)
+        chinese = language_of(chunk.text) == ZH
+        for position, sentence in enumerate(sentences):
+            if sentence in EXERCISES:
+                break
+            if (
+                len(sentence) < MIN_SENTENCE_CHARS
+                or _HEADING.match(sentence)
+                or sentence in chunk.section_path
+                or sentence.endswith(_LEAD_IN)
+                or (chinese and _is_cut_off(sentence, sentences[position + 1 : position + 2]))
+            ):
+                continue
+            sentence = sentence.lstrip("•·‧ ")  # a summary's bullet: the answer makes its own list
+            text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
+            out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
+        return out
+
+
+def _is_cut_off(sentence: str, following: Sequence[str]) -> bool:
+    """In a Chinese passage: ``sentence`` has no Chinese at all (code merged into the passage, a formula, a
+    reference), or it stops without end punctuation where such a line follows ("同样，ResNet将函数展开为" before
+    "f(x) = x + g(x)."); neither reads as a sentence on its own."""
+    if not has_han(sentence):
+        return True
+    return not sentence.endswith(_SENTENCE_ENDS) and bool(following) and not has_han(following[0])
+
+
+def _page_of(sentence: str, hit: Hit, flat_pages: dict[int, str]) -> int:
+    """The page of ``hit`` whose text (spaces removed, in ``flat_pages``) holds the start of ``sentence``;
+    else the hit's first page."""
+    chunk = hit.chunk
+    if chunk.page_start == chunk.page_end:
+        return chunk.page_start
+    probe = _SPACE.sub("", sentence)[:16]
+    for number in range(chunk.page_start, chunk.page_end + 1):
+        if probe in flat_pages.get(number, ""):
+            return number
+    return chunk.page_start

@@ -1,0 +1,1 @@
+"""Measuring retrieval: metrics over question files, and the naive baseline BookQA replaces."""

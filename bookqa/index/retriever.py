@@ -1,0 +1,298 @@
+"""Hybrid retrieval: dense and keyword candidates, score fusion, scope filters, neighbour merging.
+
+Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches). Hybrid mode fuses
+them in one of two ways (``settings.fusion``, see :class:`Fusion`):
+- ``weighted`` (the default): each signal's score is scaled to [0, 1] over its candidates (``dense_norm``,
+  ``keyword_norm``) and ``fused = w * dense_norm + (1 - w) * keyword_norm + TITLE_WEIGHT * title``;
+- ``rrf``: reciprocal rank fusion, ``fused = sum(1 / (rrf_k + rank)) * (1 + TITLE_BOOST * title)``.
+``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). A query in English
+about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
+(:mod:`bookqa.index.glossary`). Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
+chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
+so the top ``k`` shows ``k`` distinct passages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from bookqa.config import Settings
+from bookqa.errors import IndexMismatchError
+from bookqa.index.embedders import PASSAGE, QUERY, Embedder, Progress
+from bookqa.index.fusion import Fusion, Ranked, merge_scores, score_breakdown
+from bookqa.index.glossary import Glossary
+from bookqa.index.keyword_index import KeywordIndex
+from bookqa.index.query import Query
+from bookqa.index.title_index import TitleIndex
+from bookqa.index.tokenizer import Tokenizer, title_terms
+from bookqa.index.vector_index import VectorIndex
+from bookqa.text import normalize_text
+from bookqa.types import Chunk, Hit, RetrievalMode, Scores, Signal, passage_id
+
+log = logging.getLogger(__name__)
+
+MERGE_LIMIT = 3
+"""Most chunks merged into one passage, so a section where every chunk matches still yields short passages."""
+MIN_OVERLAP = 10
+"""Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and keyword-indexed for ``chunk``: its section path ("7 现代卷积神经网络 > 7.7 稠密连接网络
+    （DenseNet） > 7.7.4 DenseNet模型"), a line break, its text; the text alone when it has no section.
+
+    The path lets every chunk of a section carry its topic, also deep inside it (what that buys is measured in the
+    README's benchmark figures).
+    """
+    return f"{' > '.join(chunk.section_path)}\n{chunk.text}" if chunk.section_path else chunk.text
+
+
+def build_indexes(
+    chunks: Sequence[Chunk], embedder: Embedder, progress: Progress | None = None
+) -> tuple[VectorIndex, KeywordIndex]:
+    """Embed and keyword-index ``chunks`` (in order) with :func:`index_text`.
+
+    ``embedder``: embeds the passages (it batches them). ``progress``: called with (done, total) as passages
+    are embedded. Section-title terms become the keyword index's extra words. Returns both indexes.
+    """
+    if not chunks:
+        raise ValueError("build_indexes needs at least one chunk.")
+    texts = [index_text(chunk) for chunk in chunks]
+    titles = dict.fromkeys(title for chunk in chunks for title in chunk.section_path)
+    started = time.perf_counter()
+    vectors = embedder.embed(texts, kind=PASSAGE, progress=progress)
+    keyword_index = KeywordIndex.build(texts, extra_words=[term for title in titles for term in title_terms(title)])
+    log.info("Indexed %d chunks in %.1f s", len(chunks), time.perf_counter() - started)
+    return VectorIndex.build(vectors), keyword_index
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which chunks a search may return.
+
+    ``section``: a section number ("7.7"); it includes its subsections, as ``Chunk.in_section`` does.
+    ``pages``: ``(first, last)`` 1-based physical pages, inclusive; a chunk that overlaps them is in scope.
+    None means no limit; both given means both must hold.
+    """
+
+    section: str | None = None
+    pages: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.section is not None and not self.section.strip():
+            raise ValueError("Scope.section must be a section number such as '7.7', or None for the whole book.")
+        if self.pages is not None and not (len(self.pages) == 2 and 1 <= self.pages[0] <= self.pages[1]):
+            raise ValueError(f"Scope.pages must be (first, last) with 1 <= first <= last, got {self.pages}.")
+
+    @property
+    def whole_book(self) -> bool:
+        """True when the scope sets no limit."""
+        return self.section is None and self.pages is None
+
+
+def merge_chunks(chunks: Sequence[Chunk]) -> Chunk:
+    """One chunk made of consecutive ``chunks`` of a section: the text joined without repeating their overlap,
+    the page span of all, and the passage's id (:func:`bookqa.types.passage_id`: "book:00012+00013")."""
+    first = chunks[0]
+    text = first.text
+    for chunk in chunks[1:]:
+        text = _join(text, chunk.text)
+    return dataclasses.replace(
+        first,
+        id=passage_id([chunk.id for chunk in chunks]),
+        text=text,
+        page_start=min(chunk.page_start for chunk in chunks),
+        page_end=max(chunk.page_end for chunk in chunks),
+    )
+
+
+def _join(left: str, right: str) -> str:
+    """``left + right`` without repeating the longest suffix of ``left`` (at least MIN_OVERLAP long) that starts ``right``."""
+    head = right[:MIN_OVERLAP]
+    start = left.find(head) if len(head) == MIN_OVERLAP else -1
+    while start != -1:
+        if right.startswith(left[start:]):
+            return left + right[len(left) - start :]
+        start = left.find(head, start + 1)
+    return f"{left}\n{right}"
+
+
+class Retriever:
+    """Searches one book's chunks by meaning (dense), by words (keyword) or both (hybrid)."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        vector_index: VectorIndex,
+        keyword_index: KeywordIndex,
+        embedder: Embedder,
+        settings: Settings,
+    ) -> None:
+        """``chunks`` in index order; ``vector_index`` and ``keyword_index`` built from them (:func:`build_indexes`);
+        ``embedder`` the model that made the vectors; ``settings`` gives top_k, candidates, retrieval_mode and the
+        fusion (:meth:`Fusion.from_settings`)."""
+        sizes = {"chunks": len(chunks), "vector index": len(vector_index), "keyword index": len(keyword_index)}
+        if len(set(sizes.values())) != 1:
+            raise IndexMismatchError(
+                f"The book's indexes do not match its chunks ({', '.join(f'{k}: {v}' for k, v in sizes.items())}).",
+                "Rebuild the book's index.",
+            )
+        if embedder.dim != vector_index.dim:
+            raise IndexMismatchError(
+                f"The embedder {embedder.name!r} makes {embedder.dim}-d vectors but the index holds {vector_index.dim}-d ones.",
+                "Use the embedding model the book was indexed with, or rebuild the book's index.",
+            )
+        self.chunks = tuple(chunks)
+        self._vector_index = vector_index
+        self._keyword_index = keyword_index
+        self._titles = TitleIndex(self.chunks, keyword_index.tokenizer)
+        self.glossary = Glossary.from_chunks(self.chunks, keyword_index.tokenizer.words)
+        self._embedder = embedder
+        self._settings = settings
+        self._fusion = Fusion.from_settings(settings)
+        self._page_start = np.array([chunk.page_start for chunk in self.chunks])
+        self._page_end = np.array([chunk.page_end for chunk in self.chunks])
+        self._sections = np.array([chunk.section_number or "" for chunk in self.chunks], dtype=np.str_)
+        self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
+            a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
+        ]
+
+    def expand(self, query: str) -> str:
+        """``query`` with the book's Chinese terms for the English names in it appended (see :mod:`bookqa.index.glossary`);
+        ``query`` itself when it names none."""
+        terms = self.glossary.terms_for(query)
+        return f"{query} {' '.join(terms)}" if terms else query
+
+    def mentions(self, word: str) -> int:
+        """How many chunks hold the Latin-letter or digit ``word`` (lower case, whole) in their text or section path."""
+        return self._words[word.lower()]
+
+    @cached_property
+    def _words(self) -> Counter[str]:
+        """Per Latin-letter or digit word, the number of chunks that hold it (counted when first asked for)."""
+        return Counter(
+            word for chunk in self.chunks for word in set(_WORD.findall(f"{' '.join(chunk.section_path)} {chunk.text}".lower()))
+        )
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The book's tokenizer (what keyword search calls a word)."""
+        return self._keyword_index.tokenizer
+
+    def read(self, text: str) -> Query:
+        """``text`` read as a query of this book (:meth:`Query.read` with its tokenizer)."""
+        return Query.read(text, self.tokenizer)
+
+    @property
+    def fusion(self) -> Fusion:
+        """How hybrid mode fuses the signals."""
+        return self._fusion
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model that embeds queries (the one that made the book's vectors)."""
+        return self._embedder
+
+    def search(
+        self, query: str | Query, k: int | None = None, mode: RetrievalMode | str | None = None, scope: Scope = Scope()
+    ) -> list[Hit]:
+        """The best ``k`` passages for ``query``, best first.
+
+        ``query``: text (normalised here) or an already read :class:`Query`. ``k``: passages wanted (default
+        ``settings.top_k``). ``mode``: hybrid, dense or keyword (default ``settings.retrieval_mode``). ``scope``:
+        which chunks may be returned. Returns up to ``k`` hits with 1-based ranks; ``score`` is the fused score in
+        hybrid mode, else the signal's score; ``scores`` holds every signal's score and rank. An empty query, an
+        empty scope or a query no signal matches returns [].
+        """
+        k = self._settings.top_k if k is None else k
+        mode = RetrievalMode.parse(self._settings.retrieval_mode if mode is None else mode, "mode")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        text = query.text if isinstance(query, Query) else normalize_text(query)
+        allowed = self._allowed(scope)
+        if not text or (allowed is not None and not allowed.any()):
+            return []
+        signals = self._signals(self.expand(text), mode, max(self._settings.candidates, k), allowed)
+        primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
+        fusion = self._fusion if primary == Signal.FUSED else None
+        titles = self._titles.scores(text) if primary == Signal.FUSED else None
+        breakdown = score_breakdown(signals, fusion, titles)
+        order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
+        passages = self._passages(order, breakdown)
+        passages.sort(key=lambda passage: (-_value(passage[1], primary), passage[0][0]))
+        return [
+            Hit(chunk=merge_chunks([self.chunks[p] for p in group]), rank=rank, score=_value(scores, primary), scores=scores)
+            for rank, (group, scores) in enumerate(passages[:k], start=1)
+        ]
+
+    def _allowed(self, scope: Scope) -> np.ndarray | None:
+        """Boolean mask of the chunks in ``scope`` (vectorised ``Chunk.in_section`` and ``overlaps_pages``), or None."""
+        if scope.whole_book:
+            return None
+        allowed = np.ones(len(self.chunks), dtype=bool)
+        if scope.section is not None:
+            number = scope.section.strip()
+            allowed &= (self._sections == number) | np.strings.startswith(self._sections, number + ".")
+        if scope.pages is not None:
+            first, last = scope.pages
+            allowed &= (self._page_start <= last) & (self._page_end >= first)
+        return allowed
+
+    def _signals(self, query: str, mode: RetrievalMode, candidates: int, allowed: np.ndarray | None) -> dict[Signal, Ranked]:
+        """The ranked candidates of each signal that ``mode`` uses."""
+        signals = {}
+        if mode != RetrievalMode.KEYWORD:
+            scores, ids = self._vector_index.search(self._embedder.embed([query], kind=QUERY), candidates, allowed)
+            signals[Signal.DENSE] = (scores[0], ids[0])
+        if mode != RetrievalMode.DENSE:
+            signals[Signal.KEYWORD] = self._keyword_index.search(query, candidates, allowed)
+        return signals
+
+    def _passages(self, order: list[int], breakdown: dict[int, Scores]) -> list[tuple[list[int], Scores]]:
+        """Group the ranked candidates into passages: each, best first, with its unused candidate neighbours.
+
+        Returns ``(positions in reading order, merged scores)`` per passage.
+        """
+        place = {position: i for i, position in enumerate(order)}
+        passages = []
+        for position in order:
+            if position in place:  # else already part of a better-ranked passage
+                group = self._neighbours(position, place)
+                for member in group:
+                    del place[member]
+                parts = [breakdown[member] for member in group]
+                passages.append((group, parts[0] if len(group) == 1 else merge_scores(parts)))
+        return passages
+
+    def _neighbours(self, position: int, place: Mapping[int, int]) -> list[int]:
+        """``position`` grown, towards its better-ranked unused candidate neighbour first, to at most MERGE_LIMIT
+        consecutive chunks of its section; returns positions in reading order."""
+        first = last = position
+        while last - first + 1 < MERGE_LIMIT:
+            options = []
+            if first > 0 and self._continues[first - 1] and first - 1 in place:
+                options.append(first - 1)
+            if last + 1 < len(self.chunks) and self._continues[last] and last + 1 in place:
+                options.append(last + 1)
+            if not options:
+                break
+            best = min(options, key=place.__getitem__)
+            first, last = min(first, best), max(last, best)
+        return list(range(first, last + 1))
+
+
+def _value(scores: Scores, primary: Signal) -> float:
+    """The score that ranks a passage: ``primary``'s (every candidate has the signal that found it)."""
+    value = scores.value(primary)
+    assert value is not None
+    return value

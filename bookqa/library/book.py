@@ -1,0 +1,146 @@
+"""A book folder's contents: its manifest (how it was built) and the opened book (its records and a retriever).
+
+A book folder holds ``manifest.json`` (format version, PDF sha256, page count, embedding model and
+dimension, chunker settings, counts, timings), ``source.pdf`` (a copy of the book, for page images),
+``pages.jsonl``, ``outline.json``, ``chunks.jsonl``, ``vectors/`` (FAISS) and ``keyword/`` (bm25s); nothing is
+ever pickled. :mod:`bookqa.library.store` writes and finds the folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from bookqa import __version__
+from bookqa.config import Settings
+from bookqa.files import read_jsonl
+from bookqa.types import Chunk, ChunkKind, Page, Pages, Section
+
+if TYPE_CHECKING:  # numpy and the model code load with the first search, not with the overview
+    from bookqa.index.retriever import Retriever
+
+FORMAT_VERSION = 2
+"""Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
+bookqa.index.retriever.index_text); a folder of another version is rebuilt or refused."""
+MANIFEST = "manifest.json"
+SOURCE_PDF = "source.pdf"
+PAGES = "pages.jsonl"
+OUTLINE = "outline.json"
+CHUNKS = "chunks.jsonl"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a book folder holds and how it was built (``manifest.json``)."""
+
+    book_id: str
+    title: str
+    source_name: str
+    sha256: str
+    page_count: int
+    embedding_model: str
+    embedding_dim: int
+    chunk_size: int
+    chunk_overlap: int
+    sections: int
+    chunks: int
+    code_chunks: int
+    left_out: dict[int, str]
+    timings: dict[str, float]
+    index_bytes: int = 0
+    built_at: str = ""
+    format_version: int = FORMAT_VERSION
+    bookqa_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as a JSON-ready dict (page numbers as string keys)."""
+        data = dataclasses.asdict(self)
+        data["left_out"] = {str(k): v for k, v in sorted(self.left_out.items())}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Manifest":
+        """Parse ``manifest.json`` content; unknown keys are ignored so newer fields do not break old readers."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["left_out"] = {int(k): v for k, v in data.get("left_out", {}).items()}
+        return cls(**values)
+
+    def mismatch(self, settings: Settings) -> str | None:
+        """Why this folder cannot be used with ``settings`` (a sentence), or None when it can."""
+        if self.format_version != FORMAT_VERSION:
+            return f"it was built by an older BookQA (index format {self.format_version}, now {FORMAT_VERSION})"
+        if self.embedding_model != settings.embedding_model:
+            return f"it was built with embedding model {self.embedding_model!r}, the setting is {settings.embedding_model!r}"
+        if (self.chunk_size, self.chunk_overlap) != (settings.chunk_size, settings.chunk_overlap):
+            return (
+                f"it was built with chunk size {self.chunk_size}/overlap {self.chunk_overlap}, "
+                f"the settings are {settings.chunk_size}/{settings.chunk_overlap}"
+            )
+        return None
+
+
+class Book:
+    """An opened book: its records and a ready retriever. Read-only once loaded.
+
+    ``folder``: the book folder. ``pages``: every page in order; None reads them from the folder's
+    ``pages.jsonl`` on first use, so showing a book's outline and counts does not read every page's text.
+    ``retriever``: None for a book opened with ``searchable=False``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        pages: Pages | Sequence[Page] | None,
+        outline: list[Section],
+        chunks: list[Chunk],
+        retriever: Retriever | None = None,
+    ) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.outline = outline
+        self.chunks = chunks
+        self.retriever = retriever
+        if pages is not None:
+            self.pages = Pages.of(pages)
+
+    def __repr__(self) -> str:
+        return f"Book({self.book_id!r}, {self.manifest.page_count} pages, {len(self.chunks)} chunks)"
+
+    @cached_property
+    def pages(self) -> Pages:
+        """Every page of the book, in order, with their printed labels (read from ``pages.jsonl`` when first asked for)."""
+        return Pages(Page(**row) for row in read_jsonl(self.folder / PAGES))
+
+    @property
+    def book_id(self) -> str:
+        return self.manifest.book_id
+
+    @property
+    def pdf_path(self) -> Path:
+        """The stored copy of the PDF (for rendering pages)."""
+        return self.folder / SOURCE_PDF
+
+    def page(self, number: int) -> Page:
+        """The page with 1-based physical ``number``; raises IndexError outside the book."""
+        return self.pages.page(number)
+
+    def label(self, number: int) -> str:
+        """The printed label of physical page ``number`` (the number itself when out of range)."""
+        return self.pages.label(number)
+
+
+def chunk_row(chunk: Chunk) -> dict[str, Any]:
+    """``chunk`` as a line of ``chunks.jsonl``."""
+    row = dataclasses.asdict(chunk)
+    row["section_path"] = list(chunk.section_path)
+    row["kind"] = str(chunk.kind)
+    return row
+
+
+def chunk_from_row(row: dict[str, Any]) -> Chunk:
+    return Chunk(**{**row, "section_path": tuple(row["section_path"]), "kind": ChunkKind(row["kind"])})

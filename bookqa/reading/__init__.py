@@ -1,0 +1,2 @@
+"""Reading a book: PDF -> pages (labels, printed lines with font and box) -> outline and headings -> cleaning
+(page furniture, contents, index, references) -> section-aware chunks."""
