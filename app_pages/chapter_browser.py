@@ -9,7 +9,7 @@ import streamlit as st
 from bookqa.answering.conversation import cited_pages
 from bookqa.text import escape_markdown
 from bookqa.ui import components, state
-from bookqa.ui.views import outline_tree, passage_chunks, scope_choices, section_at, section_to_ask
+from bookqa.ui.views import outline_tree, passage_chunks, scope_choices, section_to_ask
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)

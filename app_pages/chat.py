@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from bookqa.answering.turn import ask
 from bookqa.answering.conversation import Exchange, history, to_markdown
+from bookqa.answering.turn import ask
 from bookqa.errors import BookQAError
 from bookqa.text import escape_markdown
 from bookqa.ui import components, resources, state

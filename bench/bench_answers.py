@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from bookqa.answering.turn import ask
+from bookqa.answering.backends import ExtractiveBackend
 from bookqa.answering.citations import check_citations
+from bookqa.answering.prompts import build_prompt
+from bookqa.answering.turn import ask
 from bookqa.config import Settings
 from bookqa.evaluation.metrics import Question, load_questions, squash
-from bookqa.text import estimate_tokens
 from bookqa.library.store import Library
-from bookqa.answering.backends import ExtractiveBackend
-from bookqa.answering.prompts import build_prompt
+from bookqa.text import estimate_tokens
 from bookqa.types import Hit
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -128,7 +128,6 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
     book = Library(settings).open(pdf)
     backend = ExtractiveBackend()
     questions = [q for path in question_files for q in load_questions(path)]
-    by_number = {page.number: page for page in book.pages}
 
     def turn(query: str, history: Sequence[Any] = ()) -> Any:
         return ask(query, retriever=book.retriever, backend=backend, settings=settings, history=history, pages=book.pages)
@@ -144,8 +143,8 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
             around_ms.append(1000 * (timings["total"] - timings["retrieval"]))
             extractive_ms.append(1000 * (timings["total"] - timings["retrieval"] - timings["rewrite"]))
             started = time.perf_counter()
-            prompt = build_prompt(t.question, t.hits, question.history, pages=by_number, budget=settings.context_tokens, count_tokens=estimate_tokens)
-            check_citations(REPLY, t.hits, by_number)
+            prompt = build_prompt(t.query, t.hits, question.history, pages=book.pages, budget=settings.context_tokens, count_tokens=estimate_tokens)
+            check_citations(REPLY, t.hits, book.pages)
             prompt_ms.append(1000 * (time.perf_counter() - started))
         gold = gold_pages(question)
         rows.append(

@@ -26,8 +26,8 @@ import torch
 from transformers import AutoModelForCausalLM, GlmConfig
 from transformers.generation.streamers import BaseStreamer
 
-from bookqa.errors import ModelError
 from bookqa.answering.backends.transformers_backend import pick_device, resolve_model
+from bookqa.errors import ModelError
 
 log = logging.getLogger("bench.glm_gpu")
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bookqa.config import Settings
+from bookqa.config import BackendName, Settings
 from bookqa.errors import BookQAError
-from bookqa.types import BackendName, Hit, RetrievalMode, Signal
+from bookqa.types import Hit, RetrievalMode, Signal
 
 logger = logging.getLogger("bookqa")
 
@@ -166,9 +166,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.answering.backends import load_backend
     from bookqa.answering.turn import ask
     from bookqa.evaluation.metrics import load_questions
-    from bookqa.answering.backends import load_backend
 
     settings = _answer_settings(settings, args)
     book = _open_book(args.book, settings)

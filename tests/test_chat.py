@@ -6,16 +6,16 @@ from typing import Sequence
 
 import pytest
 from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, RESNET_CHUNK, chunk
-
-from bookqa.answering.turn import ask
-from bookqa.config import Settings
 from fakes import FakeEmbedder
-from bookqa.errors import BackendError
-from bookqa.text import estimate_tokens
+
 from bookqa.answering.backends import ExtractiveBackend
 from bookqa.answering.backends.base import ChatBackend, Generation, Reply
 from bookqa.answering.prompts import LOW_CONFIDENCE
+from bookqa.answering.turn import ask
+from bookqa.config import Settings
+from bookqa.errors import BackendError
 from bookqa.index.retriever import Retriever, Scope, build_indexes
+from bookqa.text import estimate_tokens
 from bookqa.types import Message
 
 SOFTMAX = chunk(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bookqa.config import Settings
 from bookqa.reading.chunking import chunk_book, section_paths
 from bookqa.reading.cleaning import BodyRow, CleanBook
-from bookqa.config import Settings
 from bookqa.reading.layout import Row
 from bookqa.reading.outline import Outline
 from bookqa.types import Section

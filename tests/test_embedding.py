@@ -14,8 +14,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from fakes import FakeEmbedder
 
 from bookqa.config import Settings
+from bookqa.errors import ModelError
 from bookqa.index.embedded_model import (
     FOLDER_NAME,
     LEFTOVER_AGE_S,
@@ -27,9 +29,6 @@ from bookqa.index.embedded_model import (
     precompiled_charsmap,
     read_packed,
 )
-from fakes import FakeEmbedder
-
-from bookqa.errors import ModelError
 from bookqa.index.embedders import PASSAGE, QUERY, SentenceTransformerEmbedder, load_embedder, model_location
 from bookqa.models import pick_device
 

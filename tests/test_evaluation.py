@@ -3,7 +3,7 @@ import json
 import pytest
 
 from bookqa.errors import BookQAError
-from bookqa.evaluation.metrics import Question, GoldSection, evaluate, load_questions, squash
+from bookqa.evaluation.metrics import GoldSection, Question, evaluate, load_questions, squash
 from bookqa.types import Chunk, Hit
 
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, chunk, densenet_hits, hit, query
 
-from bookqa.answering.citations import check_citations
 from bookqa.answering.backends import ExtractiveBackend, load_backend
 from bookqa.answering.backends.extractive import NOTE
+from bookqa.answering.citations import check_citations
 from bookqa.config import Settings
 
 

@@ -4,15 +4,15 @@ import json
 import shutil
 
 import pytest
+from fakes import FakeEmbedder
+from pdf_factory import TINY_BOOK
 
 from bookqa.config import Settings
-from fakes import FakeEmbedder
 from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
-from bookqa.reading.ingest import ingest_pdf
+from bookqa.index.retriever import Retriever, Scope, build_indexes
 from bookqa.library.book import FORMAT_VERSION, MANIFEST
 from bookqa.library.store import Library, make_book_id
-from bookqa.index.retriever import Retriever, Scope, build_indexes
-from pdf_factory import TINY_BOOK
+from bookqa.reading.ingest import ingest_pdf
 
 EMBEDDER = FakeEmbedder(128)
 

@@ -12,10 +12,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from bookqa.config import Settings
-from bookqa.errors import BackendError, SettingsError
 from bookqa.answering.backends import load_backend
 from bookqa.answering.backends.openai_backend import OpenAIBackend
+from bookqa.config import Settings
+from bookqa.errors import BackendError, SettingsError
 from bookqa.types import Message
 
 PIECES = ["DenseNet ", "连结", "特征 [p.251]"]

@@ -12,10 +12,10 @@ pytest.importorskip("transformers")
 
 from tiny_glm import WINDOW, build_checkpoint  # noqa: E402
 
-from bookqa.config import Settings  # noqa: E402
-from bookqa.errors import ModelError  # noqa: E402
 from bookqa.answering.backends import load_backend  # noqa: E402
 from bookqa.answering.backends.transformers_backend import TransformersBackend, resolve_model  # noqa: E402
+from bookqa.config import Settings  # noqa: E402
+from bookqa.errors import ModelError  # noqa: E402
 from bookqa.types import Message  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -5,12 +5,11 @@ from pathlib import Path
 import pymupdf
 import pytest
 from pdf_factory import ENGLISH_SECTIONS, HEIGHT, KANGXI_TEXT, TINY_BOOK, WIDTH
+from readers import read_outline, read_pages
 
 from bookqa.errors import BookQAError, InvalidPDFError
 from bookqa.reading.layout import PageLayout, Row
 from bookqa.reading.outline import locate_outline
-from readers import read_outline, read_pages
-
 from bookqa.reading.pdf import open_pdf
 from bookqa.reading.render import render_page_png
 from bookqa.types import Section

@@ -4,15 +4,15 @@ import dataclasses
 
 import numpy as np
 import pytest
+from fakes import FakeEmbedder
 
 from bookqa.config import Settings
-from fakes import FakeEmbedder
 from bookqa.errors import IndexMismatchError
-from bookqa.index.keyword_index import KeywordIndex
 from bookqa.index.fusion import TITLE_BOOST, TITLE_WEIGHT, Fusion, merge_scores, score_breakdown
+from bookqa.index.keyword_index import KeywordIndex
 from bookqa.index.retriever import Retriever, Scope, build_indexes, index_text, merge_chunks
 from bookqa.index.vector_index import VectorIndex
-from bookqa.types import Chunk, Scores, Signal, SignalScore, passage_chunk_ids, passage_id
+from bookqa.types import Chunk, Scores, SignalScore, passage_chunk_ids, passage_id
 
 RESNET = ("7 现代卷积神经网络", "7.6 残差网络（ResNet）")
 DENSENET = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")

@@ -7,11 +7,11 @@ from typing import Sequence
 import pytest
 from answer_helpers import TOKENIZER, query
 
-from bookqa.errors import BackendError
-from bookqa.text import estimate_tokens
 from bookqa.answering.backends.base import ChatBackend, Generation, Reply
 from bookqa.answering.backends.extractive import ExtractiveBackend
 from bookqa.answering.rewrite import is_follow_up, rewrite_by_rule, rewrite_query
+from bookqa.errors import BackendError
+from bookqa.text import estimate_tokens
 from bookqa.types import Message
 
 DENSENET = [Message("user", "什么是 DenseNet 模型"), Message("assistant", "DenseNet 在通道维上连结输入与输出。[p.251]")]

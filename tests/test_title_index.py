@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from bookqa.index.tokenizer import Tokenizer
 from bookqa.index.title_index import TitleIndex
+from bookqa.index.tokenizer import Tokenizer
 from bookqa.types import Chunk
 
 SOFTMAX = ("3 线性神经网络", "3.4 softmax回归")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from fakes import FakeEmbedder
 
 from bookqa.config import Settings
-from fakes import FakeEmbedder
 from bookqa.errors import InvalidPDFError
-from bookqa.reading.ingest import ingest_pdf
-from bookqa.library.store import Library
 from bookqa.library.sample import TITLE, add_sample, build_sample_pdf, write_sample_pdf
+from bookqa.library.store import Library
 from bookqa.library.uploads import UPLOADS, add_pdf_bytes, check_size
+from bookqa.reading.ingest import ingest_pdf
 
 
 def test_the_sample_pdf_is_reproducible_and_well_formed(tmp_path: Path) -> None:

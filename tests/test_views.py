@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookqa.library.book import Book, Manifest
 from bookqa.index.retriever import Scope
 from bookqa.index.tokenizer import Tokenizer
-from bookqa.types import Chunk, Hit, Page, Pages, Scores, Section, SignalScore
+from bookqa.library.book import Book, Manifest
+from bookqa.types import Chunk, Hit, Page, Scores, Section, SignalScore
 from bookqa.ui.views import (
     chapter_counts,
     hit_rows,
@@ -15,11 +15,11 @@ from bookqa.ui.views import (
     outline_tree,
     passage_chunks,
     rank_pairs,
-    score_rows,
-    scope_section,
     scope_choices,
     scope_label,
     scope_of,
+    scope_section,
+    score_rows,
     section_at,
     section_to_ask,
     term_spans,

@@ -23,8 +23,7 @@ from bookqa.answering.rewrite import rewrite_query
 from bookqa.config import Settings
 from bookqa.index.query import Query
 from bookqa.index.retriever import Scope
-from bookqa.index.tokenizer import Tokenizer
-from bookqa.types import Answer, Hit, Message, Page, Pages, RetrievalMode
+from bookqa.types import Answer, Hit, Message, Page, Pages
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ closing punctuation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import pymupdf
@@ -70,27 +71,18 @@ def wrap(text: str, size: float, width: float, font: str | None = MIXED) -> list
     return lines + [current.rstrip()] if current.strip() else lines
 
 
+@dataclass
 class PageWriter:
     """Writes lines down one page from ``y``, between ``left`` and ``right``, in ``font`` (None: mixed scripts),
-    ``leading`` points apart."""
+    ``leading`` points apart; ``y`` follows what was written."""
 
-    def __init__(
-        self,
-        page: pymupdf.Page,
-        y: float,
-        left: float,
-        right: float,
-        font: str | None = MIXED,
-        body_size: float = 10,
-        leading: float = 16,
-    ) -> None:
-        self.page = page
-        self.y = y
-        self.left = left
-        self.right = right
-        self.font = font
-        self.body_size = body_size
-        self.leading = leading
+    page: pymupdf.Page
+    y: float
+    left: float
+    right: float
+    font: str | None = MIXED
+    body_size: float = 10
+    leading: float = 16
 
     def line(self, text: str, size: float | None = None, font: str | None = None, x: float | None = None) -> None:
         """One line at the cursor, which then moves down by the leading (``font``: the writer's when None)."""

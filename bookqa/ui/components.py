@@ -11,12 +11,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bookqa.answering.conversation import Exchange
+from bookqa.config import BackendName
 from bookqa.errors import BookQAError
 from bookqa.library.book import Book, Manifest
 from bookqa.library.store import StageProgress
 from bookqa.library.uploads import add_pdf_bytes
 from bookqa.text import escape_markdown
-from bookqa.types import Answer, BackendName, ChunkKind, Hit
+from bookqa.types import Answer, ChunkKind, Hit
 from bookqa.ui import resources, state, views
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from bookqa.library.book import Book, Manifest
 from bookqa.library.store import Library
 
 if TYPE_CHECKING:  # the embedding model (numpy, torch), the answer side, retrieval and PyMuPDF load when first used
-    from bookqa.index.embedders import Embedder
     from bookqa.answering.backends import Backend
+    from bookqa.index.embedders import Embedder
     from bookqa.index.retriever import Scope
     from bookqa.types import Hit
 

@@ -1,5 +1,5 @@
-"""The real app in Debian's Chromium: add the sample book, ask, follow a source to its page; and several
-sessions asking at once. Screenshots go to test-artifacts/screenshots/."""
+"""The real app in Debian's Chromium: add the sample book, ask, follow a source to its page (the real embedded
+model); and several sessions asking at once (the fake embedder). Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import ROOT, make_data_dir
-
 from app_server import AppServer
+from conftest import ROOT, make_data_dir
+from fakes import FAKE_ENVIRONMENT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 playwright = pytest.importorskip("playwright.sync_api")
@@ -34,8 +34,12 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def serve(data: Path, log: Path) -> AppServer:
-    return AppServer({"BOOKQA_DATA_DIR": str(data), "BOOKQA_BACKEND": "extractive"}, log)
+def serve(data: Path, log: Path, fake: bool = False) -> AppServer:
+    """The app on the library ``data``, answering extractively; ``fake``: embedding with the tests' fake."""
+    env = {"BOOKQA_DATA_DIR": str(data), "BOOKQA_BACKEND": "extractive"}
+    if fake:
+        env.update(FAKE_ENVIRONMENT, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    return AppServer(env, log)
 
 
 def settle(page) -> None:
@@ -109,7 +113,7 @@ QUESTIONS = ["什么是DenseNet？", "卷积层的步幅是什么？", "What is 
 
 
 def test_several_sessions_ask_at_once(browser, sample_data_dir: Path, tmp_path: Path) -> None:
-    with serve(sample_data_dir, tmp_path / "server.log") as server:
+    with serve(sample_data_dir, tmp_path / "server.log", fake=True) as server:
         contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in QUESTIONS]
         pages = [context.new_page() for context in contexts]
         for page in pages:

@@ -1,5 +1,5 @@
-"""Every page of the app in streamlit's AppTest, on a library holding the sample book (extractive answers,
-the real embedded model)."""
+"""Every page of the app in streamlit's AppTest, on a library holding the sample book (extractive answers, the fake
+embedder; the slow tier asks with the real embedded model)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from urllib.parse import parse_qs
 
 import pytest
 import streamlit as st
-from conftest import HOME, TIMEOUT, ask, make_data_dir, use_environment
+from conftest import FAKE, HOME, TIMEOUT, ask, use_environment
+from fakes import FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
 from bookqa.config import Settings
-from bookqa.library.store import Library
 from bookqa.library.sample import add_sample, build_sample_pdf
-
-pytestmark = pytest.mark.slow
+from bookqa.library.store import Library
 
 CHAT, INSPECTOR, BROWSER = "app_pages/chat.py", "app_pages/retrieval_inspector.py", "app_pages/chapter_browser.py"
 
@@ -172,10 +171,10 @@ def test_a_followed_source_is_asked_about_in_its_own_section(app: AppTest, sampl
     app.query_params.update(page="5", passage=f"{sample_book_id}:00007")  # 2.3 DenseNet, on the page where 2.1 begins
     app.switch_page(BROWSER).run()
     assert not app.exception
-    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2\\.3 稠密连接网络（DenseNet）"]  # Markdown: "2\\." is "2."
+    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2.3 稠密连接网络（DenseNet）"]
     app.query_params.pop("passage")
     app.switch_page(BROWSER).run()
-    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2\\.1 卷积层"]
+    assert [b.label for b in app.button if b.label.startswith("Ask about")] == ["Ask about 2.1 卷积层"]
 
 
 def test_ask_about_this_section_opens_the_chat_scoped_to_it(app: AppTest) -> None:
@@ -201,7 +200,7 @@ def test_an_upload_that_is_not_a_pdf_is_refused_in_words(app: AppTest, app_envir
     before = Library(Settings(data_dir=app_environment)).manifests()
     app.sidebar.file_uploader[0].upload("notes.pdf", b"just some text", "application/pdf").run()
     assert not app.exception
-    assert [e.value for e in app.sidebar.error if "not a PDF" in e.value][0].startswith("**notes\\.pdf is not a PDF")
+    assert [e.value for e in app.sidebar.error if "not a PDF" in e.value][0].startswith("**notes.pdf is not a PDF")
     assert app.sidebar.file_uploader[0].value is None  # emptied, ready for the next file
     assert Library(Settings(data_dir=app_environment)).manifests() == before
     assert not list((app_environment / "uploads").glob("*.pdf"))
@@ -216,9 +215,8 @@ def test_after_a_refused_upload_the_next_one_is_indexed(empty_app: AppTest) -> N
 
 
 @pytest.fixture
-def empty_app(app_environment: Path, tmp_path: Path, embedded_models_dir: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    use_environment(monkeypatch, data_dir=str(make_data_dir(tmp_path, embedded_models_dir)))
+def empty_app(app_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    use_environment(monkeypatch, data_dir=str(tmp_path / "data"))
     yield AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -244,23 +242,27 @@ def test_an_uploaded_pdf_is_indexed_and_selected(empty_app: AppTest) -> None:
     empty_app.sidebar.file_uploader[0].upload("我的书.pdf", build_sample_pdf(), "application/pdf").run()
     assert not empty_app.exception
     assert empty_app.header[0].value == "深度学习小册：BookQA 示例书"
-    assert empty_app.caption[0].value.startswith("我的书\\.pdf · book id `book-")  # the name is shown, not used
+    assert empty_app.caption[0].value.startswith("我的书.pdf · book id `book-")  # the name is shown, not used
     assert any("Added" in s.value for s in empty_app.success)
 
 
-def test_a_question_the_book_does_not_cover_is_flagged(app: AppTest) -> None:
-    ask(app, "量子色动力学中的夸克禁闭是什么？")
-    assert not app.exception
-    assert any("does not seem to cover" in w.value for w in app.warning)
+@pytest.mark.slow
+def test_the_real_model_answers_and_flags_a_question_the_book_does_not_cover(real_app: AppTest) -> None:
+    ask(real_app, "什么是DenseNet？")
+    assert not real_app.exception
+    assert "DenseNet" in real_app.chat_message[1].markdown[0].value and 5 in source_pages(real_app)
+    ask(real_app, "量子色动力学中的夸克禁闭是什么？")
+    assert not real_app.exception
+    assert any("does not seem to cover" in w.value for w in real_app.warning)
 
 
 
 def test_a_book_built_with_other_settings_is_explained_and_rebuilt_from_the_overview(
-    tmp_path: Path, embedded_models_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = make_data_dir(tmp_path, embedded_models_dir)
-    add_sample(Library(Settings(data_dir=data)))
-    use_environment(monkeypatch, data_dir=str(data), backend="extractive", chunk_size="400")
+    data = tmp_path / "data"
+    add_sample(Library(Settings(data_dir=data, embedding_model=FAKE["embedding_model"])), embedder=FakeEmbedder())
+    use_environment(monkeypatch, data_dir=str(data), backend="extractive", chunk_size="400", **FAKE)
     try:
         at = AppTest.from_file(HOME, default_timeout=TIMEOUT).run()
         assert not at.exception

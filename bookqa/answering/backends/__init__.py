@@ -8,9 +8,8 @@ import logging
 
 from bookqa.answering.backends.base import Backend, ChatBackend, Generation, Reply
 from bookqa.answering.backends.extractive import ExtractiveBackend
-from bookqa.config import Settings
+from bookqa.config import BackendName, Settings
 from bookqa.errors import ModelError
-from bookqa.types import BackendName
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from bookqa.answering.prompts import build_prompt
-from bookqa.config import Settings
+from bookqa.config import BackendName, Settings
 from bookqa.index.query import Query
-from bookqa.types import BackendName, Hit, Message, Pages
+from bookqa.types import Hit, Message, Pages
 
 
 @dataclass(frozen=True)

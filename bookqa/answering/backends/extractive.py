@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from bookqa.answering.backends.base import Backend, Reply
+from bookqa.config import BackendName
 from bookqa.index.query import Query
 from bookqa.text import escape_inline_markdown, has_han, language_of, split_sentences
-from bookqa.types import BackendName, ChunkKind, Hit, Language, Message, Pages
+from bookqa.types import ChunkKind, Hit, Language, Message, Pages
 
 ZH, EN = Language.ZH, Language.EN
 

@@ -13,10 +13,10 @@ from typing import Any, Iterator, Sequence
 import openai
 
 from bookqa.answering.backends.base import ChatBackend, Generation, Reply
-from bookqa.config import Settings
+from bookqa.config import BackendName, Settings
 from bookqa.errors import BackendError, SettingsError
 from bookqa.text import estimate_tokens
-from bookqa.types import BackendName, Message
+from bookqa.types import Message
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from transformers import (
 )
 
 from bookqa.answering.backends.base import ChatBackend, Generation, Reply
-from bookqa.config import Quantization, Settings
+from bookqa.config import BackendName, Quantization, Settings
 from bookqa.errors import BackendError, ModelError
 from bookqa.models import hub_model_is_cached, is_model_id, pick_device
-from bookqa.types import BackendName, Message
+from bookqa.types import Message
 
 log = logging.getLogger(__name__)
 
