@@ -4,11 +4,19 @@ A ``Row`` is one printed line: PyMuPDF lines that sit side by side on one baseli
 superscript, a formula and its number) are merged, and footnote marks glued to a word are dropped; a line
 that is nothing but one such marked word is the label of a link printed as a footnote ("Discussions96") and
 is dropped whole.
-Row order is PyMuPDF's reading order, which suits single-column books.
+Row order is PyMuPDF's reading order, which suits single-column books. A page whose text was drawn out of
+order (PyMuPDF then gives it one character per line, as in some Word exports) is put back in order by
+baseline and position first.
+
+A font is monospaced when its name or flags say so, or when every span the book sets in it advances by the
+same width per character (code fonts embedded under names like "F53"); rows of code on one baseline (a
+statement and its aligned comment) are one row, the gap kept as spaces. A bullet drawn from a symbol font
+(Word's Wingdings/Symbol bullets extract as "¾" or a control character) reads "•".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import Counter
@@ -17,15 +25,23 @@ from typing import Callable, Iterable, Sequence
 
 import pymupdf
 
-from bookqa.text import is_cjk, normalize_chars
+from bookqa.text import is_cjk, normalize_chars, repair_urls
 
 Progress = Callable[[int, int], None]
 
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
 _MONOSPACE_FONT = re.compile(r"mono|cour|consol|inconsolata|menlo|typewriter|code|^cmtt|^lmtt|fixed", re.IGNORECASE)
+_SYMBOL_FONT = re.compile(r"symbol|wingding|webding|dingbat|zapf|marlett", re.IGNORECASE)
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ue000-\uf8ff]")
 _LINK_LABEL = re.compile(r"[A-Za-z]+")
 _MONOSPACED = 8
 _BOLD = 16
+_EVEN_ADVANCE = 1.02
+"""A font whose spans' widths per character stay within this ratio of each other is monospaced."""
+_MIN_ADVANCE_SAMPLES = 8
+"""Spans with letters, of different texts, needed before a font is judged monospaced by its advances."""
+_OUT_OF_ORDER = 0.25
+"""Share of a page's lines that begin left of a line before them on their baseline: drawn out of order."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class Row:
     ``x0, y0, x1, y1``: its box in points, y growing downwards. ``size``: the font size of most of its
     characters. ``bold``/``mono``: most of its characters are bold / in a monospace font.
     ``mono_start``: its first characters are in a monospace font (a code comment in Chinese).
+    ``font``: the font of most of its characters; ``first_font``: the font of its first characters.
     """
 
     text: str
@@ -47,6 +64,8 @@ class Row:
     bold: bool = False
     mono: bool = False
     mono_start: bool = False
+    font: str = ""
+    first_font: str = ""
 
     @property
     def height(self) -> float:
@@ -66,20 +85,28 @@ class PageLayout:
 
 
 def read_layouts(doc: pymupdf.Document, progress: Progress | None = None) -> list[PageLayout]:
-    """Read every page of ``doc``; ``progress(done, total)`` is called after each page."""
+    """Read every page of ``doc``; ``progress(done, total)`` is called after each page. Fonts found
+    monospaced by their advances (:class:`FontAdvances`) mark their rows as code on every page."""
     total = doc.page_count
+    advances = FontAdvances()
     layouts = []
     for index in range(total):
         page = doc.load_page(index)
-        layouts.append(read_layout(page))
+        layouts.append(read_layout(page, advances))
         if progress is not None:
             progress(index + 1, total)
-    return layouts
+    monospaced = advances.monospaced()
+    return [_with_monospace(layout, monospaced) for layout in layouts] if monospaced else layouts
 
 
-def read_layout(page: pymupdf.Page) -> PageLayout:
-    """The rows of one PyMuPDF page."""
+def read_layout(page: pymupdf.Page, advances: "FontAdvances | None" = None) -> PageLayout:
+    """The rows of one PyMuPDF page; ``advances`` collects the widths of its spans per font."""
     lines = [line for block in page.get_text("dict", flags=_TEXT_FLAGS)["blocks"] for line in block.get("lines", ())]
+    lines = [line for line in lines if line["spans"]]
+    if _drawn_out_of_order(lines):
+        lines = _in_reading_order(lines)
+    if advances is not None:
+        advances.add(lines)
     rows = tuple(row for row in (_make_row(group) for group in _group_rows(lines)) if row.text)
     rect = page.rect
     return PageLayout(
@@ -90,6 +117,89 @@ def read_layout(page: pymupdf.Page) -> PageLayout:
         rows=rows,
         has_images=bool(page.get_images()),
     )
+
+
+class FontAdvances:
+    """Per font, the width per character (over the font size) of the spans set in it that hold letters and no
+    spaces: a monospaced font gives one value whatever the text, a proportional one many."""
+
+    def __init__(self) -> None:
+        self._low: dict[str, float] = {}
+        self._high: dict[str, float] = {}
+        self._texts: dict[str, set[str]] = {}
+
+    def add(self, lines: Sequence[dict]) -> None:
+        for line in lines:
+            for span in line["spans"]:
+                text = span["text"]
+                if not any(c.isalpha() for c in text) or any(c.isspace() or is_cjk(c) for c in text):
+                    continue  # spaces stretch in justified lines; wide characters are alike in any font
+                font = span["font"]
+                advance = (span["bbox"][2] - span["bbox"][0]) / len(text) / max(span["size"], 1.0)
+                self._low[font] = min(self._low.get(font, advance), advance)
+                self._high[font] = max(self._high.get(font, advance), advance)
+                texts = self._texts.setdefault(font, set())
+                if len(texts) < _MIN_ADVANCE_SAMPLES:
+                    texts.add(text)
+
+    def monospaced(self) -> frozenset[str]:
+        """The fonts whose spans, of enough different texts, all advance alike."""
+        return frozenset(
+            font for font, texts in self._texts.items()
+            if len(texts) >= _MIN_ADVANCE_SAMPLES and self._high[font] <= _EVEN_ADVANCE * self._low[font]
+        )
+
+
+def _with_monospace(layout: PageLayout, monospaced: frozenset[str]) -> PageLayout:
+    """``layout`` with rows in ``monospaced`` fonts marked, and code rows sharing a baseline joined."""
+    rows = [
+        dataclasses.replace(row, mono=row.mono or row.font in monospaced, mono_start=row.mono_start or row.first_font in monospaced)
+        for row in layout.rows
+    ]
+    joined: list[Row] = []
+    for row in rows:
+        before = joined[-1] if joined else None
+        if before is not None and before.mono and row.mono and _same_baseline(before, row) and row.x0 > before.x1:
+            width = (before.x1 - before.x0) / max(len(before.text), 1)
+            gap = " " * max(1, round((row.x0 - before.x1) / width))
+            joined[-1] = dataclasses.replace(before, text=before.text + gap + row.text, x1=row.x1, y0=min(before.y0, row.y0), y1=max(before.y1, row.y1))
+        else:
+            joined.append(row)
+    return dataclasses.replace(layout, rows=tuple(joined))
+
+
+def _same_baseline(first: Row, second: Row) -> bool:
+    return abs(first.y1 - second.y1) < 0.3 * min(first.size, second.size)
+
+
+def _drawn_out_of_order(lines: Sequence[dict]) -> bool:
+    """True when many lines begin left of an earlier line on their own baseline: text drawn in another order
+    than it reads, which PyMuPDF returns one character per line."""
+    backwards = 0
+    ends: dict[int, float] = {}
+    for line in lines:
+        x0, y0, x1, y1 = line["bbox"]
+        key = round((y0 + y1) / 2 / max(y1 - y0, 1.0))
+        if key in ends and x0 < ends[key] - 0.5:
+            backwards += 1
+        ends[key] = max(ends.get(key, x1), x1)
+    return backwards >= 4 and backwards >= _OUT_OF_ORDER * len(lines)
+
+
+def _in_reading_order(lines: Sequence[dict]) -> list[dict]:
+    """Lines sorted top to bottom by baseline (lines whose boxes share most of their height are on one), left to
+    right within a baseline."""
+    ordered = sorted(lines, key=lambda line: (line["bbox"][3], line["bbox"][0]))
+    rows: list[list[dict]] = []
+    for line in ordered:
+        _, y0, _, y1 = line["bbox"]
+        if rows:
+            _, ry0, _, ry1 = rows[-1][0]["bbox"]
+            if min(ry1, y1) - max(ry0, y0) >= 0.5 * min(ry1 - ry0, y1 - y0):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda line: line["bbox"][0])]
 
 
 def body_font_size(layouts: Iterable[PageLayout]) -> float:
@@ -105,8 +215,6 @@ def _group_rows(lines: Sequence[dict]) -> list[list[dict]]:
     """Group PyMuPDF lines that continue each other on one baseline, keeping reading order."""
     groups: list[list[dict]] = []
     for line in lines:
-        if not line["spans"]:
-            continue
         if groups and _continues(groups[-1][-1], line):
             groups[-1].append(line)
         else:
@@ -127,10 +235,12 @@ def _make_row(lines: list[dict]) -> Row:
     main_size = max(span["size"] for span in spans)
     pieces: list[str] = []
     sizes: dict[float, float] = {}
+    fonts: dict[str, float] = {}
     bold = mono = total = 0.0
     mono_start = marked = False
+    first_font = ""
     previous_end = None
-    for span in spans:
+    for position, span in enumerate(spans):
         piece = span["text"]
         x0, _, x1, _ = span["bbox"]
         size = span["size"]
@@ -140,6 +250,8 @@ def _make_row(lines: list[dict]) -> Row:
             continue
         if piece.isspace() and pieces and is_cjk(pieces[-1][-1:]):
             continue  # a space after Chinese text (often left behind by a footnote mark)
+        if not pieces and position + 1 < len(spans) and _is_bullet(piece, span["font"]):
+            piece = "•"
         if previous_end is not None and x0 - previous_end > 0.25 * size and _needs_space(pieces[-1], piece):
             pieces.append(" ")
         pieces.append(piece)
@@ -149,6 +261,7 @@ def _make_row(lines: list[dict]) -> Row:
         weight = x1 - x0
         total += weight
         sizes[size] = sizes.get(size, 0.0) + weight
+        fonts[span["font"]] = fonts.get(span["font"], 0.0) + weight
         is_bold, is_mono = _font_style(span["font"], span["flags"])
         if is_bold:
             bold += weight
@@ -156,8 +269,9 @@ def _make_row(lines: list[dict]) -> Row:
             mono += weight
         if total == weight:
             mono_start = is_mono
+            first_font = span["font"]
     x0s, y0s, x1s, y1s = zip(*(line["bbox"] for line in lines))
-    text = normalize_chars("".join(pieces)).replace("\n", " ").strip()
+    text = repair_urls(normalize_chars("".join(pieces)).replace("\n", " ").strip())
     if marked and _LINK_LABEL.fullmatch(text):
         text = ""
     return Row(
@@ -170,7 +284,15 @@ def _make_row(lines: list[dict]) -> Row:
         bold=2 * bold > total,
         mono=2 * mono > total,
         mono_start=mono_start,
+        font=max(fonts, key=fonts.__getitem__) if fonts else "",
+        first_font=first_font,
     )
+
+
+def _is_bullet(piece: str, font: str) -> bool:
+    """A row's first span that is one glyph of a symbol font, or one character that is no text at all: a bullet."""
+    glyph = piece.strip()
+    return len(glyph) == 1 and (bool(_SYMBOL_FONT.search(font)) or bool(_NOT_TEXT.match(glyph)))
 
 
 def _needs_space(before: str, after: str) -> bool:
