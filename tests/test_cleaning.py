@@ -40,7 +40,7 @@ def _page(number: int, rows: list[tuple[str, float]], height: float = 800) -> Pa
 
 def test_margin_rows_are_peeled_only_while_they_look_like_running_heads() -> None:
     pages = [
-        _page(n, [(f"A Book Title {n}", 30), (f"3.{n} Summary", 60), ("Body text.", 120), (f"- {n} -", 770)])
+        _page(n, [(f"A Book Title {n}", 30), (f"3.{n} Summary", 60), (f"Body text of page {'abcde'[n - 1]}.", 120), (f"- {n} -", 770)])
         for n in range(1, 6)
     ]
     noise = find_noise(pages)

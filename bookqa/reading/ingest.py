@@ -14,7 +14,7 @@ import pymupdf
 from bookqa.config import Settings
 from bookqa.errors import InvalidPDFError
 from bookqa.reading.chunking import chunk_book
-from bookqa.reading.cleaning import clean_book, find_noise, is_contents_page
+from bookqa.reading.cleaning import clean_book, find_noise, is_contents_page, running_title_rows
 from bookqa.reading.layout import PageLayout, Progress, read_layouts
 from bookqa.reading.outline import Outline, locate_outline
 from bookqa.reading.pdf import open_pdf
@@ -86,10 +86,13 @@ def pages_from_layouts(layouts: Sequence[PageLayout]) -> list[Page]:
 
 
 def read_structure(doc: pymupdf.Document, layouts: Sequence[PageLayout]) -> tuple[list[frozenset[int]], Outline]:
-    """The margin noise of each page (running heads, page numbers, footnotes) and the located outline."""
+    """The noise of each page (running heads, page numbers, footnotes, lines on most pages, margin lines that
+    repeat a section title) and the located outline."""
     noise = find_noise(layouts)
     contents = {layout.number for layout, rows in zip(layouts, noise) if is_contents_page(layout, rows)}
-    return noise, locate_outline(doc, layouts, noise, skip_pages=contents)
+    outline = locate_outline(doc, layouts, noise, skip_pages=contents)
+    titles = running_title_rows(layouts, outline, noise)
+    return [rows | more for rows, more in zip(noise, titles)], outline
 
 
 def _refuse_scanned(shown: str, layouts: Sequence[PageLayout]) -> None:

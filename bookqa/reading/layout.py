@@ -21,7 +21,7 @@ import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 import pymupdf
 
@@ -29,11 +29,15 @@ from bookqa.text import is_cjk, normalize_chars, repair_urls
 
 Progress = Callable[[int, int], None]
 
+MARGIN_ZONE = 0.12
+"""Share of the page height at the top and at the bottom where running heads and page numbers sit."""
+
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
 _MONOSPACE_FONT = re.compile(r"mono|cour|consol|inconsolata|menlo|typewriter|code|^cmtt|^lmtt|fixed", re.IGNORECASE)
 _SYMBOL_FONT = re.compile(r"symbol|wingding|webding|dingbat|zapf|marlett", re.IGNORECASE)
-_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ue000-\uf8ff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LINK_LABEL = re.compile(r"[A-Za-z]+")
+_LATIN = re.compile(r"[A-Za-z]")
 _MONOSPACED = 8
 _BOLD = 16
 _EVEN_ADVANCE = 1.02
@@ -50,9 +54,11 @@ class Row:
 
     ``text``: characters normalised (``normalize_chars``), spacing inside the line kept, no newline.
     ``x0, y0, x1, y1``: its box in points, y growing downwards. ``size``: the font size of most of its
-    characters. ``bold``/``mono``: most of its characters are bold / in a monospace font.
-    ``mono_start``: its first characters are in a monospace font (a code comment in Chinese).
-    ``font``: the font of most of its characters; ``first_font``: the font of its first characters.
+    characters.
+    ``bold``/``mono``: most of its characters are bold / in a monospace font (for ``mono``, with no Latin letters
+    in other fonts: prose that quotes code is not code). ``mono_start``: it begins in a monospace font and has no
+    Latin letters in other fonts (a code comment in Chinese). ``spans``: per span, its font, width, whether its
+    font is known to be monospaced, and whether it holds Latin letters (what ``mono`` is judged on).
     """
 
     text: str
@@ -64,8 +70,7 @@ class Row:
     bold: bool = False
     mono: bool = False
     mono_start: bool = False
-    font: str = ""
-    first_font: str = ""
+    spans: tuple[tuple[str, float, bool, bool], ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def height(self) -> float:
@@ -152,10 +157,7 @@ class FontAdvances:
 
 def _with_monospace(layout: PageLayout, monospaced: frozenset[str]) -> PageLayout:
     """``layout`` with rows in ``monospaced`` fonts marked, and code rows sharing a baseline joined."""
-    rows = [
-        dataclasses.replace(row, mono=row.mono or row.font in monospaced, mono_start=row.mono_start or row.first_font in monospaced)
-        for row in layout.rows
-    ]
+    rows = [dataclasses.replace(row, **dict(zip(("mono", "mono_start"), _code_flags(row.spans, monospaced)))) for row in layout.rows]
     joined: list[Row] = []
     for row in rows:
         before = joined[-1] if joined else None
@@ -211,6 +213,14 @@ def body_font_size(layouts: Iterable[PageLayout]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
+def left_edges(layouts: Sequence[PageLayout], body_size: float) -> tuple[float, ...]:
+    """Where lines of body text begin: one edge, or one per side for pages that face each other (an edge where
+    at least a quarter as many body-size rows begin as at the most common one)."""
+    edges = Counter(round(row.x0) for layout in layouts for row in layout.rows if abs(row.size - body_size) < 0.5)
+    top = edges.most_common(1)[0][1] if edges else 0
+    return tuple(float(edge) for edge, count in edges.items() if 4 * count >= top)
+
+
 def _group_rows(lines: Sequence[dict]) -> list[list[dict]]:
     """Group PyMuPDF lines that continue each other on one baseline, keeping reading order."""
     groups: list[list[dict]] = []
@@ -235,10 +245,9 @@ def _make_row(lines: list[dict]) -> Row:
     main_size = max(span["size"] for span in spans)
     pieces: list[str] = []
     sizes: dict[float, float] = {}
-    fonts: dict[str, float] = {}
-    bold = mono = total = 0.0
-    mono_start = marked = False
-    first_font = ""
+    styles: list[tuple[str, float, bool, bool]] = []
+    bold = total = 0.0
+    marked = False
     previous_end = None
     for position, span in enumerate(spans):
         piece = span["text"]
@@ -261,15 +270,10 @@ def _make_row(lines: list[dict]) -> Row:
         weight = x1 - x0
         total += weight
         sizes[size] = sizes.get(size, 0.0) + weight
-        fonts[span["font"]] = fonts.get(span["font"], 0.0) + weight
         is_bold, is_mono = _font_style(span["font"], span["flags"])
         if is_bold:
             bold += weight
-        if is_mono:
-            mono += weight
-        if total == weight:
-            mono_start = is_mono
-            first_font = span["font"]
+        styles.append((span["font"], weight, is_mono, bool(_LATIN.search(piece))))
     x0s, y0s, x1s, y1s = zip(*(line["bbox"] for line in lines))
     text = repair_urls(normalize_chars("".join(pieces)).replace("\n", " ").strip())
     if marked and _LINK_LABEL.fullmatch(text):
@@ -282,17 +286,30 @@ def _make_row(lines: list[dict]) -> Row:
         y1=max(y1s),
         size=round(max(sizes, key=sizes.__getitem__) if sizes else main_size, 1),
         bold=2 * bold > total,
-        mono=2 * mono > total,
-        mono_start=mono_start,
-        font=max(fonts, key=fonts.__getitem__) if fonts else "",
-        first_font=first_font,
+        **dict(zip(("mono", "mono_start"), _code_flags(tuple(styles)))),
+        spans=tuple(styles),
     )
 
 
+def _code_flags(spans: Sequence[tuple[str, float, bool, bool]], monospaced: Collection[str] = ()) -> tuple[bool, bool]:
+    """``(mono, mono_start)`` of a row from its spans (see :class:`Row`); ``monospaced``: fonts found monospaced
+    by their advances."""
+    total = mono = 0.0
+    latin_outside = False
+    for font, width, is_mono, latin in spans:
+        total += width
+        if is_mono or font in monospaced:
+            mono += width
+        elif latin:
+            latin_outside = True
+    starts = bool(spans) and (spans[0][2] or spans[0][0] in monospaced)
+    return 2 * mono > total and not latin_outside, starts and not latin_outside
+
+
 def _is_bullet(piece: str, font: str) -> bool:
-    """A row's first span that is one glyph of a symbol font, or one character that is no text at all: a bullet."""
+    """A row's first span that is one glyph of a symbol font, or one control character: a bullet."""
     glyph = piece.strip()
-    return len(glyph) == 1 and (bool(_SYMBOL_FONT.search(font)) or bool(_NOT_TEXT.match(glyph)))
+    return len(glyph) == 1 and (bool(_SYMBOL_FONT.search(font)) or bool(_CONTROL.match(glyph)))
 
 
 def _needs_space(before: str, after: str) -> bool:
