@@ -1,4 +1,4 @@
-"""Overview: the selected book at a glance, its passages per chapter, and the library (rebuild, remove)."""
+"""Overview: the selected book at a glance, its passages per chapter, and the library (rename, rebuild, remove)."""
 
 import streamlit as st
 
@@ -37,9 +37,20 @@ if book is not None:  # else the error said why, and the library below offers th
 st.subheader("Library", anchor=False)
 for item in manifests:
     with st.container(border=True):
-        info, rebuild, remove = st.columns([4, 1, 1], vertical_alignment="center")
+        info, rename, rebuild, remove = st.columns([4, 1, 1, 1], vertical_alignment="center")
         info.markdown(f"**{escape_markdown(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
                       f"{item.embedding_model} · built {escape_markdown(item.built_at[:16].replace('T', ' '))}")
+        with rename.popover("Rename", icon=":material/edit:", width="stretch"):
+            name = st.text_input("Name", value=item.title, key=f"name-{item.book_id}")
+            if st.button("Save the name", key=f"rename-{item.book_id}", type="primary"):
+                try:
+                    library.rename(item.book_id, name)
+                except BookQAError as error:
+                    components.show_error(error)
+                else:
+                    resources.forget_books()
+                    state.notify(f"Renamed to {name.strip()}.")
+                    st.rerun()
         if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
                     item.book_id, embedder=resources.embedder(), progress=progress)):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from bookqa.config import Settings
-from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
+from bookqa.errors import BookNotFoundError, BookQAError, IndexMismatchError, InvalidPDFError
 from bookqa.files import read_jsonl, sha256_of, swap_folder, temporary_folder, write_json, write_jsonl
 from bookqa.library.book import CHUNKS, MANIFEST, OUTLINE, PAGES, SOURCE_PDF, Book, Manifest, chunk_from_row, chunk_row
 from bookqa.types import ChunkKind, Section
@@ -128,6 +128,22 @@ class Library:
         stored = folder / SOURCE_PDF
         return self._build(stored, manifest.sha256, book_id, manifest.source_name, embedder, progress)
 
+    def rename(self, book_id: str, title: str) -> Manifest:
+        """Give a book another display name (its id, folder and index stay as they are); returns the new manifest.
+        Raises BookNotFoundError for an unknown id, BookQAError for an empty title."""
+        title = " ".join(title.split())
+        if not title:
+            raise BookQAError("A book's name cannot be empty.", "Give the name the library should show.")
+        folder = self.root / book_id
+        manifest = self._read_manifest(folder)
+        if manifest is None or folder.parent != self.root:
+            raise BookNotFoundError(f"No book {book_id!r} in the library at {self.root}.", "python -m bookqa list shows the books.")
+        renamed = dataclasses.replace(manifest, title=title)
+        tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+        write_json(tmp, renamed.to_json())
+        os.replace(tmp, folder / MANIFEST)
+        return renamed
+
     def remove(self, book_id: str) -> None:
         """Delete a book folder (only folders inside the library, named by an existing id)."""
         folder = self.root / book_id
@@ -201,6 +217,7 @@ class Library:
                 chunks=len(ingested.chunks),
                 code_chunks=sum(c.kind == ChunkKind.CODE for c in ingested.chunks),
                 left_out=dict(ingested.left_out),
+                left_out_parts=dict(ingested.left_out_parts),
                 timings={k: round(v, 3) for k, v in timings.items()},
                 index_bytes=_folder_bytes(tmp, exclude=SOURCE_PDF),
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

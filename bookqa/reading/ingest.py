@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +18,7 @@ from bookqa.reading.cleaning import clean_book, find_noise, is_contents_page, ru
 from bookqa.reading.layout import PageLayout, Progress, read_layouts
 from bookqa.reading.outline import Outline, locate_outline
 from bookqa.reading.pdf import open_pdf
+from bookqa.reading.title import book_title
 from bookqa.types import Chunk, Page, Section
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,13 @@ SCANNED_SHARE = 0.5
 class Ingested:
     """A book read from its PDF.
 
-    ``title``: from the PDF metadata ("" when it has none). ``pages``: every page, text normalised, one
-    printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
+    ``title``: the book's own name (:func:`bookqa.reading.title.book_title`: the metadata title when it is a
+    real one, else the title page's largest text, else the file name). ``pages``: every page, text normalised,
+    one printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
     ``left_out``: page number -> why the page has no chunks ("contents", "front matter",
     "bibliography", "index", "blank", "no text layer"). ``timings``: seconds for parse, clean, chunk.
+    ``left_out_parts``: page number -> what was left out of a page that still has chunks (a reference list
+    that ends a chapter mid-page).
     """
 
     title: str
@@ -42,6 +46,7 @@ class Ingested:
     chunks: tuple[Chunk, ...]
     left_out: dict[int, str]
     timings: dict[str, float]
+    left_out_parts: dict[int, str] = field(default_factory=dict)
 
 
 def ingest_pdf(
@@ -60,7 +65,8 @@ def ingest_pdf(
         layouts = read_layouts(doc, progress)
         _refuse_scanned(shown, layouts)
         noise, outline = read_structure(doc, layouts)
-        title = (doc.metadata or {}).get("title", "").strip()
+        first_page = outline.sections[0].start_page if outline.sections else None
+        title = book_title((doc.metadata or {}).get("title", ""), layouts, shown, first_page)
     parsed = time.perf_counter()
     book = clean_book(layouts, noise, outline)
     cleaned = time.perf_counter()
@@ -77,6 +83,7 @@ def ingest_pdf(
         chunks=tuple(chunks),
         left_out=dict(book.left_out),
         timings={"parse": parsed - started, "clean": cleaned - parsed, "chunk": chunked - cleaned},
+        left_out_parts=dict(book.left_out_parts),
     )
 
 

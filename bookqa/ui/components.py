@@ -342,8 +342,9 @@ def book_facts(book: Book) -> None:
                       help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
     columns[4].metric("Index size", file_size(manifest.index_bytes))
     columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
-    if left_out:
-        st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
+    caption = views.left_out_caption(manifest)
+    if caption:
+        st.caption(escape_markdown(caption))
     st.subheader("Passages per chapter", anchor=False)
     chapter_chart(book)
 
