@@ -53,7 +53,7 @@ def chunk_book(book: CleanBook, outline: Outline, book_id: str, settings: Settin
         runs = [(kind, list(run)) for kind, run in groupby(section_rows, key=_kind)]
         prose = [run for kind, run in runs if kind == ChunkKind.PROSE]
         if prose and not _only_headings([row for run in prose for row in run], book):
-            units = [unit for run in prose for unit in _prose_units(run, right_edge, hyphenated)]
+            units = [unit for run in prose for unit in _prose_units(run, right_edge, hyphenated, outline.heading_rows)]
             pieces.extend((chunk[0].position, _ORDER[ChunkKind.PROSE], chunk, section) for chunk in _pack(units, settings))
         code = [unit for kind, run in runs if kind == ChunkKind.CODE for unit in _code_units(run, margins)]
         pieces.extend((chunk[0].position, _ORDER[ChunkKind.CODE], chunk, section) for chunk in _pack(code, settings))
@@ -99,10 +99,10 @@ def _kind(body_row: BodyRow) -> ChunkKind:
     return ChunkKind.CODE if body_row.code else ChunkKind.FORMULA if body_row.formula else ChunkKind.PROSE
 
 
-def _prose_units(rows: list[BodyRow], right_edge: float, hyphenated: Collection[str]) -> list[_Unit]:
+def _prose_units(rows: list[BodyRow], right_edge: float, hyphenated: Collection[str], headings: Collection[Anchor]) -> list[_Unit]:
     """The sentences of a run of prose rows (uninterrupted by code or a formula)."""
     units: list[_Unit] = []
-    for paragraph in _paragraphs(rows, right_edge):
+    for paragraph in _paragraphs(rows, right_edge, headings):
         text, starts = join_lines([row.row.text for row in paragraph], hyphenated)
         text = repair_urls(text)
         pages = [page for page, _ in (_position(row) for row in paragraph)]
@@ -116,13 +116,14 @@ def _prose_units(rows: list[BodyRow], right_edge: float, hyphenated: Collection[
     return units
 
 
-def _paragraphs(rows: list[BodyRow], right_edge: float) -> list[list[BodyRow]]:
-    """Rows grouped into paragraphs: a new one after a short line, a wider gap, a change of font, or
-    at a list item."""
+def _paragraphs(rows: list[BodyRow], right_edge: float, headings: Collection[Anchor] = ()) -> list[list[BodyRow]]:
+    """Rows grouped into paragraphs: a new one after a short line, a wider gap, a change of font, at a list
+    item, and before and after a printed heading (``headings``: the positions of its rows)."""
     paragraphs: list[list[BodyRow]] = []
     previous: BodyRow | None = None
     for body_row in rows:
-        if previous is None or _breaks(previous, body_row, right_edge):
+        heading_edge = previous is not None and ((_position(previous) in headings) != (_position(body_row) in headings))
+        if previous is None or heading_edge or _breaks(previous, body_row, right_edge):
             paragraphs.append([body_row])
         else:
             paragraphs[-1].append(body_row)
@@ -147,9 +148,11 @@ def _code_units(rows: list[BodyRow], margins: dict[int, float]) -> list[_Unit]:
     char_width = widths[len(widths) // 2] if widths else 0.5 * rows[0].row.size
     indents = [max(0, round((r.row.x0 - margins[r.page]) / char_width)) for r in rows]
     base = min(indents)
+    steps = sorted(b.row.y0 - a.row.y0 for a, b in zip(rows, rows[1:]) if a.page == b.page and b.row.y0 > a.row.y0)
+    pitch = steps[len(steps) // 2] if steps else None
     units = []
     for i, (body_row, indent) in enumerate(zip(rows, indents)):
-        separator = "\n\n" if i == 0 or _gap_before(rows[i - 1], body_row) else "\n"
+        separator = "\n\n" if i == 0 or _gap_before(rows[i - 1], body_row, pitch) else "\n"
         text = " " * (indent - base) + body_row.row.text
         units.append(_Unit(text, separator, body_row.page, body_row.page, _position(body_row)))
     return units
@@ -161,9 +164,14 @@ def _formula_unit(rows: list[BodyRow]) -> _Unit:
     return _Unit(text, "\n", rows[0].page, rows[-1].page, _position(rows[0]))
 
 
-def _gap_before(previous: BodyRow, current: BodyRow) -> bool:
-    """A blank line between two rows of a listing on one page."""
-    return previous.page == current.page and current.row.y0 - previous.row.y1 > 1.2 * current.row.height
+def _gap_before(previous: BodyRow, current: BodyRow, pitch: float | None) -> bool:
+    """A blank line between two rows of a listing on one page: a step half again the listing's usual line
+    pitch (or, without one, a gap wider than a row)."""
+    if previous.page != current.page:
+        return False
+    if pitch is not None:
+        return current.row.y0 - previous.row.y0 > 1.5 * pitch
+    return current.row.y0 - previous.row.y1 > 1.2 * current.row.height
 
 
 # --- packing

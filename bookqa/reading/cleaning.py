@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from bookqa.reading.layout import MARGIN_ZONE, PageLayout, Row, body_font_size, left_edges
+from bookqa.reading.layout import MARGIN_ZONE, PageLayout, Row, body_font_size, font_size_of, left_edges
 from bookqa.reading.outline import Outline
 from bookqa.reading.numbering import split_number
 from bookqa.reading.titles import BIBLIOGRAPHY, CONTENTS, FRONT_MATTER, INDEX, title_key, title_kind
@@ -76,9 +76,15 @@ def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], o
     """Keep the body text: drop ``noise`` rows, code and formula rows marked, pages and sections that are not
     body text (contents, front matter, bibliography and reference lists, index) left out with a reason."""
     excluded = _excluded_sections(outline)
-    code = code_rows(layouts)
-    formulas = formula_rows(layouts, noise, code)
-    body_size = body_font_size(layouts)
+    if uses_monospace(layouts):
+        code = code_rows(layouts)
+        formulas = formula_rows(layouts, noise, code)
+    else:  # no code font: display formulas first, or their "L(w, b) =" reads like a Python statement
+        formulas = formula_rows(layouts, noise, [frozenset()] * len(layouts))
+        code = code_rows(layouts, formulas)
+    body_size = font_size_of(
+        row for layout, page_noise in zip(layouts, noise) for i, row in enumerate(layout.rows) if i not in page_noise
+    )
     starts = set(outline.anchors)
     body: list[tuple[BodyRow, ...]] = []
     left_out: dict[int, str] = {}
@@ -294,13 +300,22 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
 # --- code listings
 
 
-def code_rows(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
+def code_rows(layouts: Sequence[PageLayout], formulas: Sequence[frozenset[int]] | None = None) -> list[frozenset[int]]:
     """Per page, the rows of code listings: set in a monospace font (with the rows next to them that
     begin in it, like a comment in Chinese), or, for books that use no monospace font, rows that
-    look like Python."""
-    if any(row.mono for layout in layouts for row in layout.rows):
+    look like Python (``formulas``, per page, rows of display formulas, which a guess never takes)."""
+    if uses_monospace(layouts):
         return [_monospace_rows(layout.rows) for layout in layouts]
-    return [frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text)) for layout in layouts]
+    formulas = formulas or [frozenset()] * len(layouts)
+    return [
+        frozenset(i for i, row in enumerate(layout.rows) if i not in page_formulas and looks_like_code(row.text))
+        for layout, page_formulas in zip(layouts, formulas)
+    ]
+
+
+def uses_monospace(layouts: Sequence[PageLayout]) -> bool:
+    """Whether the book sets anything in a monospace font (then its code is what is set in one)."""
+    return any(row.mono for layout in layouts for row in layout.rows)
 
 
 def _monospace_rows(rows: Sequence[Row]) -> frozenset[int]:

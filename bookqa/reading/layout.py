@@ -42,6 +42,8 @@ _MONOSPACED = 8
 _BOLD = 16
 _EVEN_ADVANCE = 1.02
 """A font whose spans' widths per character stay within this ratio of each other is monospaced."""
+_ALIKE_SHARE = 0.9
+"""Share of a font's spans that must advance alike for it to be monospaced."""
 _MIN_ADVANCE_SAMPLES = 8
 """Spans with letters, of different texts, needed before a font is judged monospaced by its advances."""
 _OUT_OF_ORDER = 0.25
@@ -125,34 +127,45 @@ def read_layout(page: pymupdf.Page, advances: "FontAdvances | None" = None) -> P
 
 
 class FontAdvances:
-    """Per font, the width per character (over the font size) of the spans set in it that hold letters and no
-    spaces: a monospaced font gives one value whatever the text, a proportional one many."""
+    """Per font, the width per character (over the font size) of the spans set in it that hold letters: a
+    monospaced font gives one value whatever the text, a proportional one many. Spans without spaces are the
+    evidence (a justified line stretches its spaces); spans with spaces count only for a font that has too few
+    of those (a listing whose every line is one span)."""
 
     def __init__(self) -> None:
-        self._low: dict[str, float] = {}
-        self._high: dict[str, float] = {}
-        self._texts: dict[str, set[str]] = {}
+        self._advances: dict[tuple[str, bool], Counter[float]] = {}
+        self._texts: dict[tuple[str, bool], set[str]] = {}
 
     def add(self, lines: Sequence[dict]) -> None:
         for line in lines:
             for span in line["spans"]:
                 text = span["text"]
-                if not any(c.isalpha() for c in text) or any(c.isspace() or is_cjk(c) for c in text):
-                    continue  # spaces stretch in justified lines; wide characters are alike in any font
-                font = span["font"]
-                advance = (span["bbox"][2] - span["bbox"][0]) / len(text) / max(span["size"], 1.0)
-                self._low[font] = min(self._low.get(font, advance), advance)
-                self._high[font] = max(self._high.get(font, advance), advance)
-                texts = self._texts.setdefault(font, set())
+                if not any(c.isalpha() for c in text) or any(is_cjk(c) for c in text):
+                    continue  # wide characters are alike in any font
+                key = (span["font"], any(c.isspace() for c in text))
+                advance = round((span["bbox"][2] - span["bbox"][0]) / len(text) / max(span["size"], 1.0), 3)
+                self._advances.setdefault(key, Counter())[advance] += 1
+                texts = self._texts.setdefault(key, set())
                 if len(texts) < _MIN_ADVANCE_SAMPLES:
                     texts.add(text)
 
     def monospaced(self) -> frozenset[str]:
-        """The fonts whose spans, of enough different texts, all advance alike."""
-        return frozenset(
-            font for font, texts in self._texts.items()
-            if len(texts) >= _MIN_ADVANCE_SAMPLES and self._high[font] <= _EVEN_ADVANCE * self._low[font]
-        )
+        """The fonts whose spans, of enough different texts, nearly all advance alike."""
+        found = set()
+        for font in {font for font, _ in self._advances}:
+            evidence = next(
+                (key for key in ((font, False), (font, True)) if len(self._texts.get(key, ())) >= _MIN_ADVANCE_SAMPLES), None
+            )
+            if evidence is not None and _alike(self._advances[evidence]):
+                found.add(font)
+        return frozenset(found)
+
+
+def _alike(advances: Counter[float]) -> bool:
+    total = sum(advances.values())
+    middle = sorted(advances.elements())[total // 2]
+    alike = sum(n for advance, n in advances.items() if abs(advance - middle) <= (_EVEN_ADVANCE - 1) * middle)
+    return alike >= _ALIKE_SHARE * total
 
 
 def _with_monospace(layout: PageLayout, monospaced: frozenset[str]) -> PageLayout:
@@ -160,13 +173,17 @@ def _with_monospace(layout: PageLayout, monospaced: frozenset[str]) -> PageLayou
     rows = [dataclasses.replace(row, **dict(zip(("mono", "mono_start"), _code_flags(row.spans, monospaced)))) for row in layout.rows]
     joined: list[Row] = []
     for row in rows:
-        before = joined[-1] if joined else None
-        if before is not None and before.mono and row.mono and _same_baseline(before, row) and row.x0 > before.x1:
-            width = (before.x1 - before.x0) / max(len(before.text), 1)
-            gap = " " * max(1, round((row.x0 - before.x1) / width))
-            joined[-1] = dataclasses.replace(before, text=before.text + gap + row.text, x1=row.x1, y0=min(before.y0, row.y0), y1=max(before.y1, row.y1))
-        else:
+        line = next(
+            (j for j in range(len(joined) - 1, -1, -1) if row.mono and joined[j].mono and _same_baseline(joined[j], row) and row.x0 > joined[j].x1),
+            None,
+        )  # the code before it on its line, drawn just before or earlier (listings are often drawn colour by colour)
+        if line is None:
             joined.append(row)
+            continue
+        before = joined[line]
+        width = (before.x1 - before.x0) / max(len(before.text), 1)
+        gap = " " * max(1, round((row.x0 - before.x1) / width))
+        joined[line] = dataclasses.replace(before, text=before.text + gap + row.text, x1=row.x1, y0=min(before.y0, row.y0), y1=max(before.y1, row.y1))
     return dataclasses.replace(layout, rows=tuple(joined))
 
 
@@ -206,10 +223,14 @@ def _in_reading_order(lines: Sequence[dict]) -> list[dict]:
 
 def body_font_size(layouts: Iterable[PageLayout]) -> float:
     """The font size most characters of the book are set in."""
+    return font_size_of(row for layout in layouts for row in layout.rows)
+
+
+def font_size_of(rows: Iterable[Row]) -> float:
+    """The font size most characters of ``rows`` are set in (10 for none)."""
     sizes: Counter[float] = Counter()
-    for layout in layouts:
-        for row in layout.rows:
-            sizes[round(row.size, 1)] += len(row.text)
+    for row in rows:
+        sizes[round(row.size, 1)] += len(row.text)
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 

@@ -297,9 +297,9 @@ def _match_at(window: list[int], title_keys: list[str], level: int, book: _BookR
     for width in range(1, len(window) + 1):
         if width > 1:
             following += book.key(page, window[width - 1]).key
-        for title_key_ in title_keys:
-            numbered = first.number is not None and _same(first.rest_key + following, title_key_, fuzzy)
-            if numbered or _same(first.key + following, title_key_, fuzzy):
+        for numbered in (True, False):  # "第 9 章" over "聚类" is chapter 9's heading, for "第9章 聚类" too
+            key = first.rest_key if numbered else first.key
+            if (not numbered or first.number is not None) and any(_same(key + following, k, fuzzy) for k in title_keys):
                 return _matched(book, window[:width], level, page, numbered)
         if len(first.key + following) > 2 * longest + 8:
             break
