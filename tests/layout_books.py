@@ -184,10 +184,12 @@ PYTHON_HYPHENATED = (
 )
 PYTHON_URL = "Solution: http: // example. com/ code/ do_ four. py . Try it yourself."
 PYTHON_1_1 = (
-    "We define a float as a number with a fixed number of digits after the point, and the value is stored. "
-    "Programming is an established way of problem-solving, and problem-solving is the skill this book practises. "
+    "We define a float as a number with a fixed number of digits after the point, and the value is stored.\n"
+    "Programming is an established way of problem-solving, and problem-solving is the skill this book practises.\n"
     "Solution: http://example.com/code/do_four.py. Try it yourself."
 )
+"""Section 1.1 as read: ligatures expanded, the control character dropped, "estab-lished" joined, the hyphen of
+"problem-solving" (printed so inside a line) kept, the URL rejoined."""
 PYTHON_1_2 = "Here is an example of a function definition:"
 PYTHON_CODE = (
     "def print_lyrics():",
@@ -229,7 +231,7 @@ PYTHON_RUNNING_HEADS = {4: "Chapter 1. The way of the program", 5: "1.3. Debuggi
 PYTHON_SECTIONS = (
     Section(None, "Preface", 1, 2, 2),
     Section("1", "The way of the program", 1, 3, 5),
-    Section("1.1", "What is a program?", 2, 3, 4),
+    Section("1.1", "What is a program?", 2, 3, 3),
     Section("1.2", "Running Python", 2, 4, 5),
     Section("1.3", "Debugging", 2, 5, 5),
     Section("A", "Debugging", 1, 6, 8),

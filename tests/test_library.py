@@ -1,5 +1,6 @@
 """Library: book folders built from a real tiny PDF with real FAISS and bm25s indexes (fake embedder)."""
 
+import dataclasses
 import json
 import shutil
 
@@ -8,7 +9,7 @@ from fakes import FakeEmbedder
 from pdf_factory import TINY_BOOK
 
 from bookqa.config import Settings
-from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
+from bookqa.errors import BookNotFoundError, BookQAError, IndexMismatchError, InvalidPDFError
 from bookqa.index.retriever import Retriever, Scope, build_indexes
 from bookqa.library.book import FORMAT_VERSION, MANIFEST
 from bookqa.library.store import Library, make_book_id
@@ -150,6 +151,21 @@ def test_remove_deletes_only_that_book(library, built):
         library.remove("../../etc")
     with pytest.raises(BookNotFoundError, match="python -m bookqa index"):
         library.open(built.book_id, embedder=EMBEDDER)
+
+
+def test_rename_changes_the_name_and_nothing_else(library, built):
+    folder = library.root / built.book_id
+    before = {path: data for path, data in _snapshot(folder).items() if path.name != MANIFEST}
+    renamed = library.rename(built.book_id, "  我的 深度学习笔记 ")
+    assert renamed.title == "我的 深度学习笔记" and renamed == dataclasses.replace(built, title="我的 深度学习笔记")
+    assert library.find(built.book_id).title == "我的 深度学习笔记"
+    assert {path: data for path, data in _snapshot(folder).items() if path.name != MANIFEST} == before
+    assert library.open(built.book_id, embedder=EMBEDDER).manifest.title == "我的 深度学习笔记"
+    with pytest.raises(BookNotFoundError):
+        library.rename("no-such-book", "x")
+    with pytest.raises(BookQAError, match="cannot be empty"):
+        library.rename(built.book_id, "   ")
+    assert library.find(built.book_id).title == "我的 深度学习笔记"
 
 
 def test_book_ids_are_folder_safe():
