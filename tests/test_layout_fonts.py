@@ -37,3 +37,10 @@ def test_a_page_drawn_out_of_order_is_put_back_by_baseline_and_position() -> Non
     assert "".join(line["spans"][0]["text"] for line in _in_reading_order(lines)) == text + "第二行"
     in_order = [_span("Heiti", char, 50 + 10 * i, 1.0) for i, char in enumerate(text)]
     assert not _drawn_out_of_order(in_order)
+
+
+def test_a_chinese_font_with_even_latin_letters_is_not_a_code_font() -> None:
+    advances = FontAdvances()
+    advances.add([_span("SimSun", word, 72, 0.5) for word in WORDS])  # SimSun's Latin letters: all half an em
+    advances.add([_span("SimSun", "宋体排的中文", 72, 1.0)])
+    assert advances.monospaced() == frozenset()

@@ -130,18 +130,23 @@ class FontAdvances:
     """Per font, the width per character (over the font size) of the spans set in it that hold letters: a
     monospaced font gives one value whatever the text, a proportional one many. Spans without spaces are the
     evidence (a justified line stretches its spaces); spans with spaces count only for a font that has too few
-    of those (a listing whose every line is one span)."""
+    of those (a listing whose every line is one span). A font that sets Chinese is never judged so: the Latin
+    letters of CJK fonts are often all half an em wide (SimSun), which makes no line of theirs code."""
 
     def __init__(self) -> None:
         self._advances: dict[tuple[str, bool], Counter[float]] = {}
         self._texts: dict[tuple[str, bool], set[str]] = {}
+        self._wide: set[str] = set()
 
     def add(self, lines: Sequence[dict]) -> None:
         for line in lines:
             for span in line["spans"]:
                 text = span["text"]
-                if not any(c.isalpha() for c in text) or any(is_cjk(c) for c in text):
-                    continue  # wide characters are alike in any font
+                if any(is_cjk(c) for c in text):
+                    self._wide.add(span["font"])
+                    continue
+                if not any(c.isalpha() for c in text):
+                    continue
                 key = (span["font"], any(c.isspace() for c in text))
                 advance = round((span["bbox"][2] - span["bbox"][0]) / len(text) / max(span["size"], 1.0), 3)
                 self._advances.setdefault(key, Counter())[advance] += 1
@@ -152,7 +157,7 @@ class FontAdvances:
     def monospaced(self) -> frozenset[str]:
         """The fonts whose spans, of enough different texts, nearly all advance alike."""
         found = set()
-        for font in {font for font, _ in self._advances}:
+        for font in {font for font, _ in self._advances} - self._wide:
             evidence = next(
                 (key for key in ((font, False), (font, True)) if len(self._texts.get(key, ())) >= _MIN_ADVANCE_SAMPLES), None
             )
