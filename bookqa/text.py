@@ -183,6 +183,11 @@ def is_cjk(char: str) -> bool:
     return bool(_WIDE_CHAR.match(char))
 
 
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds at least one wide character (:func:`is_cjk`)."""
+    return _WIDE_CHAR.search(text) is not None
+
+
 def is_han(char: str) -> bool:
     """True for a Han ideograph."""
     return bool(_HAN_CHAR.match(char))

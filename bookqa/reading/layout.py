@@ -25,7 +25,7 @@ from typing import Callable, Collection, Iterable, Sequence
 
 import pymupdf
 
-from bookqa.text import is_cjk, normalize_chars, repair_urls
+from bookqa.text import has_cjk, is_cjk, normalize_chars, repair_urls
 
 Progress = Callable[[int, int], None]
 
@@ -38,6 +38,8 @@ _SYMBOL_FONT = re.compile(r"symbol|wingding|webding|dingbat|zapf|marlett", re.IG
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LINK_LABEL = re.compile(r"[A-Za-z]+")
 _LATIN = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
+_SPACE = re.compile(r"\s")
 _MONOSPACED = 8
 _BOLD = 16
 _EVEN_ADVANCE = 1.02
@@ -142,12 +144,12 @@ class FontAdvances:
         for line in lines:
             for span in line["spans"]:
                 text = span["text"]
-                if any(is_cjk(c) for c in text):
+                if has_cjk(text):
                     self._wide.add(span["font"])
                     continue
-                if not any(c.isalpha() for c in text):
+                if not _LETTER.search(text):
                     continue
-                key = (span["font"], any(c.isspace() for c in text))
+                key = (span["font"], _SPACE.search(text) is not None)
                 advance = round((span["bbox"][2] - span["bbox"][0]) / len(text) / max(span["size"], 1.0), 3)
                 self._advances.setdefault(key, Counter())[advance] += 1
                 texts = self._texts.setdefault(key, set())
