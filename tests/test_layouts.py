@@ -123,6 +123,11 @@ def test_a_book_without_a_metadata_title_is_named_by_its_title_page(spans_book: 
     assert spans_book.title == SPANS_TITLE
 
 
+def test_without_a_label_table_the_printed_page_numbers_label_the_pages(spans_book: Ingested) -> None:
+    # numbers printed from 1 on the second page; the unnumbered title page keeps its physical number
+    assert [page.label for page in spans_book.pages] == ["1", "1", "2", "3", "4"]
+
+
 # --- an English book typeset like Think Python
 
 

@@ -12,6 +12,7 @@ index, nor does a reference list printed under its own heading at a chapter's en
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ _PAGE_NUMBER = re.compile(
 _DOT_LEADER = re.compile(r"(?:\.\s*){4,}|…{2,}|(?:·\s*){4,}|_{5,}")
 _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)$", re.IGNORECASE)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
+_FIRST_NUMBER = re.compile(r"\d{1,4}")
+_ROMAN_LABEL = re.compile(r"[ivxlcdm]{1,7}", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
 _PAGE_REF = r"(?:\d{1,4}(?:\s*[-–]\s*\d{1,4})?|[ivxlc]{1,6})"
@@ -182,6 +185,38 @@ def find_noise(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
         )
         for layout in layouts
     ]
+
+
+def printed_page_labels(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]]) -> list[PageLayout]:
+    """``layouts`` labelled by the page numbers printed on them, for a PDF without a page-label table: where
+    most numbered pages print ``physical - k`` for one ``k`` (front matter unnumbered, say), every page from the
+    first to the last of those is labelled so (a chapter's opening page that prints none too); a page printed
+    with a roman numeral keeps it; other pages keep their physical number."""
+    printed: dict[int, str] = {}
+    offsets: Counter[int] = Counter()
+    for layout, page_noise in zip(layouts, noise):
+        for i in sorted(page_noise):
+            text = layout.rows[i].text
+            if _PAGE_NUMBER.match(text):
+                number = _FIRST_NUMBER.search(text)
+                printed[layout.number] = number.group() if number else _ROMAN_LABEL.search(text).group().lower()
+                if number:
+                    offsets[layout.number - int(number.group())] += 1
+                break
+    if not offsets:
+        return list(layouts)
+    offset, count = offsets.most_common(1)[0]
+    if count < max(3, sum(offsets.values()) // 2):
+        return list(layouts)
+    run = [n for n, label in printed.items() if label.isdigit() and n - int(label) == offset]
+    first, last = min(run), max(run)
+
+    def label(number: int) -> str:
+        if first <= number <= last or (number > last and number - offset >= 1 and number not in printed):
+            return str(number - offset)
+        return printed.get(number, str(number)) if not printed.get(number, "").isdigit() else str(number)
+
+    return [dataclasses.replace(layout, label=label(layout.number)) for layout in layouts]
 
 
 def running_title_rows(layouts: Sequence[PageLayout], outline: Outline, noise: Sequence[frozenset[int]]) -> list[frozenset[int]]:

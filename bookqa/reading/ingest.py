@@ -14,7 +14,7 @@ import pymupdf
 from bookqa.config import Settings
 from bookqa.errors import InvalidPDFError
 from bookqa.reading.chunking import chunk_book
-from bookqa.reading.cleaning import clean_book, find_noise, is_contents_page, running_title_rows
+from bookqa.reading.cleaning import clean_book, find_noise, is_contents_page, printed_page_labels, running_title_rows
 from bookqa.reading.layout import PageLayout, Progress, read_layouts
 from bookqa.reading.outline import Outline, locate_outline
 from bookqa.reading.pdf import open_pdf
@@ -64,6 +64,8 @@ def ingest_pdf(
     with open_pdf(path, shown) as doc:
         layouts = read_layouts(doc, progress)
         _refuse_scanned(shown, layouts)
+        if not doc.get_page_labels():  # no label table: the numbers printed on the pages, where they run in order
+            layouts = printed_page_labels(layouts, find_noise(layouts))
         noise, outline = read_structure(doc, layouts)
         first_page = outline.sections[0].start_page if outline.sections else None
         title = book_title((doc.metadata or {}).get("title", ""), layouts, shown, first_page)
