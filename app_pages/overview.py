@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from bookqa.errors import BookQAError
 from bookqa.text import escape_markdown
 from bookqa.ui import components, resources, state
 
@@ -43,14 +42,7 @@ for item in manifests:
         with rename.popover("Rename", icon=":material/edit:", width="stretch"):
             name = st.text_input("Name", value=item.title, key=f"name-{item.book_id}")
             if st.button("Save the name", key=f"rename-{item.book_id}", type="primary"):
-                try:
-                    library.rename(item.book_id, name)
-                except BookQAError as error:
-                    components.show_error(error)
-                else:
-                    resources.forget_books()
-                    state.notify(f"Renamed to {name.strip()}.")
-                    st.rerun()
+                components.change_library(lambda: library.rename(item.book_id, name), f"Renamed to {name.strip()}.")
         if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
                     item.book_id, embedder=resources.embedder(), progress=progress)):
@@ -58,11 +50,4 @@ for item in manifests:
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
-                try:
-                    library.remove(item.book_id)
-                except BookQAError as error:
-                    components.show_error(error)
-                else:
-                    resources.forget_books()
-                    state.notify(f"Removed {item.title}.")
-                    st.rerun()
+                components.change_library(lambda: library.remove(item.book_id), f"Removed {item.title}.")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pymupdf
-from pdf_factory import HEIGHT, LEFT, RIGHT, WIDTH
+from pdf_factory import HEIGHT, LEFT, RIGHT, WIDTH, map_glyphs
 
 from bookqa.library.typeset import BOLD, CJK, LATIN, MONO, PageWriter, print_text
 from bookqa.types import Section
@@ -41,24 +41,6 @@ def _pages(doc: pymupdf.Document, count: int) -> list[pymupdf.Page]:
     for _ in range(count):
         doc.new_page(width=WIDTH, height=HEIGHT)
     return list(doc)
-
-
-def _map_glyphs(doc: pymupdf.Document, page: pymupdf.Page, font_name: str, mapping: dict[str, int]) -> None:
-    """Rewrite the ToUnicode map of ``font_name`` on ``page`` so that the glyphs of ``mapping``'s characters
-    extract as the given code points (a ligature, a control character), as real PDFs' text layers do."""
-    pairs = " ".join(f"<{ord(char):02X}> <{code:04X}>" for char, code in mapping.items())
-    cmap = (
-        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Glyphs def /CMapType 2 def\n"
-        b"1 begincodespacerange <00> <FF> endcodespacerange\n"
-        + f"{len(mapping)} beginbfchar {pairs} endbfchar\n".encode()
-        + b"endcmap CMapName currentdict /CMap defineresource pop end end"
-    )
-    stream = doc.get_new_xref()
-    doc.update_object(stream, "<<>>")
-    doc.update_stream(stream, cmap)
-    for xref, _, _, name, *_ in page.get_fonts():
-        if name == font_name:
-            doc.xref_set_key(xref, "ToUnicode", f"{stream} 0 R")
 
 
 def _encode_glyphs(doc: pymupdf.Document, page: pymupdf.Page, font_name: str, names: dict[str, str]) -> None:
@@ -266,7 +248,7 @@ def build_python_book(path: Path) -> Path:
     writer.line(second, font="tiro")
     writer.lines(PYTHON_HYPHENATED)
     writer.paragraph(PYTHON_URL)
-    _map_glyphs(doc, page, "Times-Roman", {"X": 0xFB01, "Y": 0xFB02})
+    map_glyphs(doc, page, "Times-Roman", {"X": 0xFB01, "Y": 0xFB02})
     _encode_glyphs(doc, page, "Times-Roman", {"Z": "uni0001"})
 
     page = pages[3]

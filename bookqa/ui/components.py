@@ -328,6 +328,19 @@ def score_chart(hits: Sequence[Hit]) -> None:
     st.plotly_chart(go.Figure(data=traces, layout=layout), config={"displayModeBar": False})
 
 
+def change_library(change: Callable[[], object], done: str) -> None:
+    """Run ``change`` on the library (a rename, a removal): its error shown, or the opened books forgotten,
+    ``done`` noted for the next run and the page run again."""
+    try:
+        change()
+    except BookQAError as error:
+        show_error(error)
+    else:
+        resources.forget_books()
+        state.notify(done)
+        st.rerun()
+
+
 def book_facts(book: Book) -> None:
     """The book at a glance: title, source, counts, what was left out of the index, passages per chapter."""
     manifest = book.manifest
