@@ -15,6 +15,7 @@ character, a page drawn out of order (one character per line), headings detected
 ``build_furniture_book``: Chinese: a promotional line and a URL on every page (the promotional line wherever
 on the page), no printed page numbers (the label table names the pages), a display formula set as one short
 line per symbol group, a reference list at a chapter's end.
+``build_unnumbered_book``: an outline and headings without numbers (numbered by outline order).
 """
 
 from __future__ import annotations
@@ -446,6 +447,33 @@ def build_furniture_book(path: Path) -> Path:
     doc.set_page_labels([{"startpage": 0, "prefix": "P-", "style": "D", "firstpagenum": 1}])
     doc.set_toc([[1, "概率", 2], [2, "期望", 2], [2, "方差", 3], [1, "统计", 4]])
     doc.set_metadata({"title": FURNITURE_TITLE})
+    doc.save(path)
+    doc.close()
+    return path
+
+
+# --- a book that prints no section numbers
+
+UNNUMBERED_SECTIONS = (
+    Section(None, "前言", 1, 1, 1),
+    Section("1", "概述", 1, 2, 2),
+    Section("1.1", "目的", 2, 2, 2),
+    Section("2", "安装", 1, 3, 3),
+    Section("2.1", "准备", 2, 3, 3),
+    Section("2.2", "步骤", 2, 3, 3),
+)
+
+
+def build_unnumbered_book(path: Path) -> Path:
+    """Write a book whose outline and headings carry no numbers: its sections are numbered by outline order."""
+    doc = pymupdf.open()
+    pages = _pages(doc, 3)
+    for page, headings in zip(pages, (("前言",), ("概述", "目的"), ("安装", "准备", "步骤"))):
+        writer = _writer(page, 100)
+        for level, heading in enumerate(headings):
+            writer.heading(heading, 18 if level == 0 else 13)
+            writer.paragraph(f"这是关于{heading}的一段说明文字，用来检查章节的编号。")
+    doc.set_toc([[1, "前言", 1], [1, "概述", 2], [2, "目的", 2], [1, "安装", 3], [2, "准备", 3], [2, "步骤", 3]])
     doc.save(path)
     doc.close()
     return path

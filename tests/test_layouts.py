@@ -32,6 +32,7 @@ from layout_books import (
     SPANS_SECTIONS,
     SPANS_TEXT,
     SPANS_TITLE,
+    UNNUMBERED_SECTIONS,
     WORD_1_1,
     WORD_1_2,
     WORD_2_1,
@@ -45,6 +46,7 @@ from layout_books import (
     build_furniture_book,
     build_python_book,
     build_spans_book,
+    build_unnumbered_book,
     build_word_manual,
 )
 
@@ -126,6 +128,12 @@ def test_a_book_without_a_metadata_title_is_named_by_its_title_page(spans_book: 
 def test_without_a_label_table_the_printed_page_numbers_label_the_pages(spans_book: Ingested) -> None:
     # numbers printed from 1 on the second page; the unnumbered title page keeps its physical number
     assert [page.label for page in spans_book.pages] == ["1", "1", "2", "3", "4"]
+
+
+def test_a_book_that_prints_no_numbers_is_numbered_by_outline_order(tmp_path: Path) -> None:
+    book = _ingest(build_unnumbered_book, tmp_path, "manual.pdf")
+    assert book.outline == UNNUMBERED_SECTIONS  # the preface stays unnumbered
+    assert [c.section_path for c in book.chunks if c.section_number == "2.2"] == [("2 安装", "2.2 步骤")]
 
 
 # --- an English book typeset like Think Python
