@@ -2,8 +2,9 @@
 
 ``build_spans_book``: Chinese; an outline without numbers wrapped in one whole-book entry, chapters printed
 "第1 章" over "绪论", "第8章" beside "集成学习", "第 9 章" over "聚类", numbers in outline titles ("第9章 聚类",
-"9.1 聚类任务", "第十章：降维与度量学习"), a section number in its own span apart from its title, a duplicated
-bookmark, one a page late, one named otherwise than its printed heading.
+"9.1 聚类任务", "第十章：降维与度量学习"), section numbers in spans of their own apart from their titles (one
+drawn after its title), a duplicated bookmark, one a page late, one named otherwise than its printed heading;
+page numbers printed from its second page, no page-label table.
 ``build_python_book``: English, typeset like *Think Python*: numberless outline, "Chapter 1" over the title, a
 number beside its title in another font, running heads that repeat chapter and section titles (one above the
 heading of the section it names), ligatures, line-end hyphenation, a spaced-out URL, a control character,
@@ -123,7 +124,10 @@ def build_spans_book(path: Path) -> Path:
     print_text(page, end + 12, 110, "集成学习", 20, font=CJK)
     writer = _writer(page, 145)
     writer.paragraph(SPANS_TEXT["8"])
-    writer.heading("8.1 个体与集成", 13)
+    y = writer.y + 16
+    print_text(page, LEFT + 60, y, "个体与集成", 13, font=CJK)  # the title drawn first, its number after it
+    print_text(page, LEFT, y, "8.1", 13, font=LATIN)
+    writer.y = y + 24
     writer.paragraph(SPANS_TEXT["8.1"])
 
     page = pages[3]

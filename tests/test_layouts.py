@@ -113,7 +113,7 @@ def test_each_section_holds_its_own_text(spans_book: Ingested) -> None:
         ("1.1", 2, f"1.1引言\n{SPANS_TEXT['1.1']}"),
         ("1.2", 2, f"1.2 基本术语\n{SPANS_TEXT['1.2']}"),
         ("8", 3, f"第8章集成学习\n{SPANS_TEXT['8']}"),
-        ("8.1", 3, f"8.1 个体与集成\n{SPANS_TEXT['8.1']}"),
+        ("8.1", 3, f"个体与集成8.1\n{SPANS_TEXT['8.1']}"),  # as drawn: the title, then its number
         ("9", 4, f"第 9 章聚类\n{SPANS_TEXT['9']}"),
         ("9.1", 4, f"聚类任务\n{SPANS_TEXT['9.1']}"),
         ("10", 5, f"降维与度量学习\n{SPANS_TEXT['10']}"),

@@ -325,6 +325,9 @@ def _matched(book: _BookRows, window: list[int], level: int, page: int, numbered
     if number is None:
         number, start = _number_before(book, page, first, level)
         rows = list(range(start, first)) + rows if start < first else rows
+    if number is None:
+        number, beside = _number_drawn_after(book, page, first, window[-1])
+        rows += [beside] if beside is not None else []
     title_row = book.rows(page)[window[-1] if numbered and not key.rest and len(window) > 1 else first]
     return _Match((page, rows[0]), tuple(rows), number, printed, (title_row.size, title_row.bold))
 
@@ -342,6 +345,20 @@ def _number_before(book: _BookRows, page: int, row: int, level: int) -> tuple[st
         near = rows[row].y0 - rows[j].y1 < 1.5 * rows[row].size or abs(rows[row].y1 - rows[j].y1) < 0.3 * rows[row].size
         return (number, j) if level == 1 or near else (None, row)
     return None, row
+
+
+def _number_drawn_after(book: _BookRows, page: int, title: int, last: int) -> tuple[str | None, int | None]:
+    """A number set left of its title on the title's line but drawn after it (it comes next in reading order),
+    and its row."""
+    following = book.candidates(page, last + 1)[:1]
+    if not following:
+        return None, None
+    rows = book.rows(page)
+    row, heading = rows[following[0]], rows[title]
+    number, rest = split_number(row.text)
+    if number is None or rest or row.x1 > heading.x0 or abs(row.y1 - heading.y1) >= 0.3 * heading.size:
+        return None, None
+    return number, following[0]
 
 
 def _match_by_style(entries: Sequence[Entry], matches: list[_Match | None], book: _BookRows) -> None:
