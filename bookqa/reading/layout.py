@@ -38,6 +38,7 @@ _SYMBOL_FONT = re.compile(r"symbol|wingding|webding|dingbat|zapf|marlett", re.IG
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LINK_LABEL = re.compile(r"[A-Za-z]+")
 _LATIN = re.compile(r"[A-Za-z]")
+_SENTENCE_PUNCTUATION = re.compile(r"[.,;:!?)”’]+")
 _LETTER = re.compile(r"[^\W\d_]")
 _SPACE = re.compile(r"\s")
 _MONOSPACED = 8
@@ -62,7 +63,8 @@ class Row:
     ``bold``/``mono``: most of its characters are bold / in a monospace font (for ``mono``, with no Latin letters
     in other fonts: prose that quotes code is not code). ``mono_start``: it begins in a monospace font and has no
     Latin letters in other fonts (a code comment in Chinese). ``spans``: per span, its font, width, whether its
-    font is known to be monospaced, and whether it holds Latin letters (what ``mono`` is judged on).
+    font is known to be monospaced, whether it holds Latin letters and whether it is only punctuation (what
+    ``mono`` is judged on: a prose line that ends on inline code ends on punctuation in the text font).
     """
 
     text: str
@@ -74,7 +76,7 @@ class Row:
     bold: bool = False
     mono: bool = False
     mono_start: bool = False
-    spans: tuple[tuple[str, float, bool, bool], ...] = dataclasses.field(default=(), compare=False, repr=False)
+    spans: tuple[tuple[str, float, bool, bool, bool], ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def height(self) -> float:
@@ -273,7 +275,7 @@ def _make_row(lines: list[dict]) -> Row:
     main_size = max(span["size"] for span in spans)
     pieces: list[str] = []
     sizes: dict[float, float] = {}
-    styles: list[tuple[str, float, bool, bool]] = []
+    styles: list[tuple[str, float, bool, bool, bool]] = []
     bold = total = 0.0
     marked = False
     previous_end = None
@@ -287,7 +289,7 @@ def _make_row(lines: list[dict]) -> Row:
             continue
         if piece.isspace() and pieces and is_cjk(pieces[-1][-1:]):
             continue  # a space after Chinese text (often left behind by a footnote mark)
-        if not pieces and position + 1 < len(spans) and _is_bullet(piece, span["font"]):
+        if not pieces and position + 1 < len(spans) and _is_bullet(piece, span, spans[position + 1]):
             piece = "•"
         if previous_end is not None and x0 - previous_end > 0.25 * size and _needs_space(pieces[-1], piece):
             pieces.append(" ")
@@ -301,7 +303,7 @@ def _make_row(lines: list[dict]) -> Row:
         is_bold, is_mono = _font_style(span["font"], span["flags"])
         if is_bold:
             bold += weight
-        styles.append((span["font"], weight, is_mono, bool(_LATIN.search(piece))))
+        styles.append((span["font"], weight, is_mono, bool(_LATIN.search(piece)), bool(_SENTENCE_PUNCTUATION.fullmatch(piece.strip()))))
     x0s, y0s, x1s, y1s = zip(*(line["bbox"] for line in lines))
     text = repair_urls(normalize_chars("".join(pieces)).replace("\n", " ").strip())
     if marked and _LINK_LABEL.fullmatch(text):
@@ -319,25 +321,30 @@ def _make_row(lines: list[dict]) -> Row:
     )
 
 
-def _code_flags(spans: Sequence[tuple[str, float, bool, bool]], monospaced: Collection[str] = ()) -> tuple[bool, bool]:
+def _code_flags(spans: Sequence[tuple[str, float, bool, bool, bool]], monospaced: Collection[str] = ()) -> tuple[bool, bool]:
     """``(mono, mono_start)`` of a row from its spans (see :class:`Row`); ``monospaced``: fonts found monospaced
     by their advances."""
     total = mono = 0.0
     latin_outside = False
-    for font, width, is_mono, latin in spans:
+    for font, width, is_mono, latin, _ in spans:
         total += width
         if is_mono or font in monospaced:
             mono += width
         elif latin:
             latin_outside = True
     starts = bool(spans) and (spans[0][2] or spans[0][0] in monospaced)
-    return 2 * mono > total and not latin_outside, starts and not latin_outside
+    # a line of prose that ends on inline code ("... the value of" / "circumference.") ends outside the code font
+    prose_end = len(spans) > 1 and not (spans[-1][2] or spans[-1][0] in monospaced) and spans[-1][4]
+    return 2 * mono > total and not latin_outside and not prose_end, starts and not latin_outside
 
 
-def _is_bullet(piece: str, font: str) -> bool:
-    """A row's first span that is one glyph of a symbol font, or one control character: a bullet."""
+def _is_bullet(piece: str, span: dict, following: dict) -> bool:
+    """A row's first span that is one glyph of a symbol font, or one control character, set apart from the text
+    after it: a bullet (a big bracket of a formula, which extracts as a control character too, is not set apart)."""
     glyph = piece.strip()
-    return len(glyph) == 1 and (bool(_SYMBOL_FONT.search(font)) or bool(_CONTROL.match(glyph)))
+    if len(glyph) != 1 or not (_SYMBOL_FONT.search(span["font"]) or _CONTROL.match(glyph)):
+        return False
+    return following["text"][:1].isspace() or following["bbox"][0] - span["bbox"][2] >= 0.5 * span["size"]
 
 
 def _needs_space(before: str, after: str) -> bool:
