@@ -6,10 +6,12 @@ have questions.
     .venv/bin/python -m bench.bench_structure [--books DIR] [--retrieval --data DIR]
 
 References, read independently of BookQA's own outline code:
-- d2l-zh and the d2l-en sample: their ``*.sections.json`` (numbers, titles as printed, start pages).
-- Think Python (no sections file): its printed contents pages (numbers, titles, printed start pages, mapped to
-  physical pages through the page labels), plus the appendix's level-3 headings, which are in neither its outline
-  nor its contents, taken from the printed lines that look like them (bold, numbered A.1.1).
+- A ``*.sections.json`` beside the PDF or in bench/questions/ (numbers, titles as printed, start pages): d2l-zh
+  and the d2l-en sample have one in the shared books folder, Think Python in bench/questions/ (its printed
+  headings: the outline, the preface's parts and the index it lacks, Appendix A's level-3 headings).
+- A book without one: its printed contents pages (numbers, titles, printed start pages, mapped to physical pages
+  through the page labels), plus level-3 headings listed nowhere, taken from the printed lines that look like
+  them (bold, numbered A.1.1).
 - Every book: each section's number and title must be printed on its start page (the raw text layer).
 Front/back matter: pages before the first reference section, contents pages, the bibliography's pages, and the
 pages from a page headed "Index" to the end.
@@ -71,9 +73,9 @@ class Reference:
 
 
 def reference_for(pdf: Path, doc: pymupdf.Document) -> Reference:
-    sections_file = pdf.with_suffix(".sections.json")
+    sections_file = next((f for f in (pdf.with_suffix(".sections.json"), OWN_QUESTIONS / f"{pdf.stem}.sections.json") if f.exists()), None)
     matter = _index_pages(doc) | _contents_pages(doc)
-    if sections_file.exists():
+    if sections_file is not None:
         rows = json.loads(sections_file.read_text(encoding="utf-8"))
         sections = [{"number": r["number"], "title": r.get("printed_title") or r["title"], "start_page": r["start_page"],
                      "level": r["level"]} for r in rows]
@@ -81,7 +83,7 @@ def reference_for(pdf: Path, doc: pymupdf.Document) -> Reference:
         for r in rows:
             if key(r["title"]) in {"bibliography", "参考文献", "references", "index", "索引"}:
                 matter |= set(range(r["start_page"], r["end_page"] + 1))
-        return Reference(sections, matter | set(range(1, first)), sections_file.name)
+        return Reference(sections, matter | set(range(1, first)), str(sections_file.relative_to(sections_file.parents[1])))
     contents = sorted(_contents_pages(doc))
     sections = _printed_contents(doc, contents) + _appendix_subheadings(doc)
     sections.sort(key=lambda s: (s["start_page"], s["order"]))

@@ -9,7 +9,8 @@ page numbers printed from its second page, no page-label table.
 number beside its title in another font, running heads that repeat chapter and section titles (one above the
 heading of the section it names), ligatures, line-end hyphenation, a spaced-out URL, a control character,
 code in a font named "F53" (monospaced only by its advances) without leading spaces, an appendix whose
-level-3 headings are not in the outline (one bold, one in the body size), numbered list items, an index.
+level-3 headings are not in the outline (one bold, one in the body size), numbered list items, an index that is
+not in the outline either.
 ``build_word_manual``: Chinese, exported from Word: no outline, no contents, no running heads, a useless
 metadata title, Latin text in another font mid-line, bullets from a symbol font and from a control
 character, a page drawn out of order (one character per line), headings detected from their numbers.
@@ -221,10 +222,11 @@ PYTHON_SECTIONS = (
     Section("1.1", "What is a program?", 2, 3, 3),
     Section("1.2", "Running Python", 2, 4, 5),
     Section("1.3", "Debugging", 2, 5, 5),
-    Section("A", "Debugging", 1, 6, 8),
-    Section("A.1", "Syntax errors", 2, 6, 8),
+    Section("A", "Debugging", 1, 6, 6),
+    Section("A.1", "Syntax errors", 2, 6, 6),
     Section("A.1.1", "I keep making changes and nothing happens.", 3, 6, 6),
-    Section("A.1.2", "The program stops early", 3, 6, 8),
+    Section("A.1.2", "The program stops early", 3, 6, 6),
+    Section(None, "Index", 1, 7, 8),  # not in the outline: a heading in the chapters' style that names back matter
 )
 
 
@@ -405,6 +407,7 @@ FURNITURE_SECTIONS = (
     Section("1", "概率", 1, 2, 3),
     Section("1.1", "期望", 2, 2, 2),
     Section("1.2", "方差", 2, 3, 3),
+    Section(None, "参考文献", 2, 3, 3),  # not in the outline: set like its sections, it names back matter
     Section("2", "统计", 1, 4, 4),
 )
 

@@ -30,7 +30,7 @@ import pymupdf
 
 from bookqa.reading.layout import MARGIN_ZONE, PageLayout, Row, body_font_size, left_edges
 from bookqa.reading.numbering import depth, fits, follows, split_number
-from bookqa.reading.titles import is_unnumbered_matter, title_key
+from bookqa.reading.titles import BIBLIOGRAPHY, INDEX, is_unnumbered_matter, title_key, title_kind
 from bookqa.text import join_lines, normalize_chars
 from bookqa.types import Section
 
@@ -45,6 +45,7 @@ _MAX_HEADING_ROWS = 3
 _HEADING_SIZE = 1.05
 """A row set this much larger than the body text is heading-sized."""
 _TITLE_MAX = 80
+_BACK_MATTER = (INDEX, BIBLIOGRAPHY)
 _NOT_TITLE_END = re.compile(r"[。，,;；:：]$|(?:\.\s*){3,}|\s\d{1,4}$")
 _SENTENCE_END = re.compile(r"[.!?。！？]$")
 
@@ -247,7 +248,7 @@ def _match_outline(entries: list[Entry], book: _BookRows) -> Outline:
         else:
             page = match.anchor[0]
             found.append(_Found(entry.level, number, match.printed_title or entry.title, match.anchor, tuple((page, i) for i in match.rows)))
-    found = _with_missing_headings(found, book)
+    found = _with_missing_headings(found, book, _level_styles(entries, matches, book))
     if not any(item.number for item in found):
         _number_by_order(found)
     return _build(found, book)
@@ -432,23 +433,42 @@ def _number_by_order(found: list[_Found]) -> None:
         item.number = f"{prefix}.{counters[prefix]}" if prefix else str(counters[prefix])
 
 
-def _with_missing_headings(found: list[_Found], book: _BookRows) -> list[_Found]:
-    """``found`` with the numbered headings the outline lacks, found among the printed lines: a heading-like
-    row whose number is a next child or a next sibling of the sections around it."""
+def _level_styles(entries: Sequence[Entry], matches: Sequence[_Match | None], book: _BookRows) -> dict[tuple[float, bool], int]:
+    """The style (size, bold) each level's printed headings share, where it is set larger than the body text and
+    no other level's: style -> level."""
+    styles: dict[int, Counter[tuple[float, bool]]] = {}
+    for entry, match in zip(entries, matches):
+        if match:
+            styles.setdefault(entry.level, Counter())[match.style] += 1
+    common = {level: counts.most_common(1)[0][0] for level, counts in styles.items()}
+    shared = Counter(common.values())
+    return {style: level for level, style in common.items() if shared[style] == 1 and style[0] >= _HEADING_SIZE * book.body}
+
+
+def _with_missing_headings(found: list[_Found], book: _BookRows, styles: dict[tuple[float, bool], int]) -> list[_Found]:
+    """``found`` with the headings the outline lacks, found among the printed lines: a heading-like row whose
+    number is a next child or a next sibling of the sections around it, or an unnumbered row set in the style
+    of one level's headings (``styles``) that is back matter (the index) or a part of a section the outline
+    lists no parts of (a preface's)."""
     numbers = {item.number for item in found if item.number}
     taken = {anchor for item in found for anchor in item.rows}
     anchors = [item.anchor for item in found]
     added: list[tuple[int, _Found]] = []
     for layout in book.layouts:
-        if layout.number in book.skip_pages:
-            continue
+        listing = layout.number in book.skip_pages  # a contents page, or an index page that reads like one
         for i in book.candidates(layout.number):
             key = book.key(layout.number, i)
-            if key.number is None or key.number in numbers or (layout.number, i) in taken or depth(key.number) < 2:
-                continue
-            if not _reads_like_heading(book, layout, i, key):
+            if (layout.number, i) in taken or (layout.number, i) < anchors[0]:
                 continue
             position = bisect.bisect_right(anchors, (layout.number, i))
+            if key.number is None:
+                level = _styled_level(book, layout, i, styles)
+                back_matter = title_kind(key.text) in _BACK_MATTER
+                if level is not None and (back_matter or (not listing and _childless_parent(found, position, level))):
+                    added.append((position, _Found(level, None, key.text.strip(), (layout.number, i), ((layout.number, i),))))
+                continue
+            if listing or key.number in numbers or depth(key.number) < 2 or not _reads_like_heading(book, layout, i, key):
+                continue
             level = _place(found, position, key.number, added)
             if level is None:
                 continue
@@ -466,6 +486,30 @@ def _with_missing_headings(found: list[_Found], book: _BookRows) -> list[_Found]
         merged.append(item)
     merged.extend(item for _, item in extra[j:])
     return merged
+
+
+def _styled_level(book: _BookRows, layout: PageLayout, index: int, styles: dict[tuple[float, bool], int]) -> int | None:
+    """The level whose headings' style an unnumbered row is set in, when it reads like a title: a short line of
+    its own at the text's left edge, not code, not in the margin, no sentence end."""
+    row = layout.rows[index]
+    level = next((lvl for (size, bold), lvl in styles.items() if abs(row.size - size) <= 0.3 and row.bold == bold), None)
+    text = row.text.strip()
+    if level is None or row.mono or book.in_margin(layout.number, index) or not book.at_left_edge(row):
+        return None
+    if len(text) > _TITLE_MAX or not any(c.isalpha() for c in text) or _NOT_TITLE_END.search(text):
+        return None
+    return level
+
+
+def _childless_parent(found: Sequence[_Found], position: int, level: int) -> bool:
+    """Whether the section open before ``found[position]`` is one level above ``level`` and has no subsections
+    in the outline (a preface whose parts the outline leaves out; not a chapter whose outline lists its sections
+    but not its unnumbered 小结 and 练习)."""
+    if position == 0:
+        return False
+    parent = found[position - 1]
+    later = found[position] if position < len(found) else None
+    return parent.level == level - 1 and (later is None or later.level <= parent.level)
 
 
 def _reads_like_heading(book: _BookRows, layout: PageLayout, index: int, key: _RowKey) -> bool:
@@ -513,12 +557,16 @@ def _build(found: Sequence[_Found], book: _BookRows) -> Outline:
         anchors.append(max(item.anchor, anchors[-1]) if anchors else item.anchor)
     opens = [book.opens_page(anchor) for anchor in anchors]
     levels = [item.level for item in found]
-    sections = tuple(
-        Section(item.number, item.title, item.level, anchors[index][0], _end_page(levels, anchors, opens, index, book.page_count))
-        for index, item in enumerate(found)
-    )
+    listings = sorted(book.skip_pages)
+    sections = []
+    for index, item in enumerate(found):
+        start = anchors[index][0]
+        end = _end_page(levels, anchors, opens, index, book.page_count)
+        # contents printed after a preface end it (an index, which reads like contents, ends nothing of its own)
+        cut = next((page for page in listings if start < page <= end), None) if start not in book.skip_pages else None
+        sections.append(Section(item.number, item.title, item.level, start, cut - 1 if cut else end))
     heading_rows = frozenset(anchor for item in found for anchor in item.rows)
-    return Outline(sections, tuple(anchors), heading_rows)
+    return Outline(tuple(sections), tuple(anchors), heading_rows)
 
 
 def _end_page(levels: Sequence[int], anchors: Sequence[Anchor], opens: Sequence[bool], index: int, page_count: int) -> int:
