@@ -19,6 +19,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +33,9 @@ from bookqa.index.retriever import _join, index_text
 from bookqa.library.book import CHUNKS, MANIFEST, chunk_from_row
 from bookqa.library.store import Library
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path(__file__).resolve().parents[3] / "shared") if p.is_dir()),
+              Path("shared"))
+"""The shared books and questions beside the checkout (or beside the folder of worktrees)."""
 OWN = Path(__file__).resolve().parent / "questions"
 RESULTS = Path(__file__).resolve().parent / "results"
 BOOKS = {
@@ -54,20 +57,28 @@ def child(argv: list[str], env: dict, watch: Path | None = None, kill_after: flo
     """Run ``python -m bookqa ARGV`` and return its wall seconds, peak RSS (MiB), exit status and, with ``watch`` (a
     library folder), the seconds until a book's manifest appeared in it; ``kill_after`` seconds stops it (SIGKILL)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "bookqa", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    log = open(Path(env["BOOKQA_DATA_DIR"]) / "child.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "bookqa", *argv], env=env, stdout=subprocess.PIPE, stderr=log)
     appeared = None
-    while process.poll() is None:
+    out = []
+    reader = threading.Thread(target=lambda: out.append(process.stdout.read().decode()), daemon=True)
+    reader.start()
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # not Popen.poll: its wait would lose the rusage
+        if pid:
+            break
         now = time.perf_counter() - started
         if watch is not None and appeared is None and any(watch.glob("*/manifest.json")):
             appeared = now
         if kill_after is not None and now >= kill_after:
             process.send_signal(signal.SIGKILL)
-            break
+            kill_after = None
         time.sleep(0.1)
-    _, status, usage = os.wait4(process.pid, 0)
-    out = process.stdout.read().decode() if process.stdout else ""
+    process.returncode = status
+    reader.join()
+    log.close()
     return {"s": round(time.perf_counter() - started, 2), "rss_mb": round(usage.ru_maxrss / 1024), "status": status,
-            "ready_s": round(appeared, 2) if appeared is not None else None, "out": out}
+            "ready_s": round(appeared, 2) if appeared is not None else None, "out": "".join(out)}
 
 
 def environment(data: Path, models: Path, **settings: str) -> dict:
