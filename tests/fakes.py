@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from typing import Sequence
 
@@ -80,3 +81,22 @@ class SlowFakeEmbedder(FakeEmbedder):
 def slow_fake_embedder(settings: Settings) -> SlowFakeEmbedder:
     """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:slow_fake_embedder`` (same vectors as :func:`fake_embedder`)."""
     return SlowFakeEmbedder()
+
+
+GATE = threading.Event()
+"""Opened by a test to let :class:`GatedFakeEmbedder` encode passages (set it again before the next use)."""
+
+
+class GatedFakeEmbedder(FakeEmbedder):
+    """A :class:`FakeEmbedder` that encodes passages only once :data:`GATE` is set, so a test can look at a build
+    in progress for as long as it needs."""
+
+    def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
+        if kind == PASSAGE:
+            GATE.wait(120)
+        return super().embed(texts, kind, progress)
+
+
+def gated_fake_embedder(settings: Settings) -> GatedFakeEmbedder:
+    """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:gated_fake_embedder``."""
+    return GatedFakeEmbedder()
