@@ -17,7 +17,6 @@ from fakes import FAKE_ENVIRONMENT, FakeEmbedder
 from bookqa.config import Settings
 from bookqa.files import FileLock
 from bookqa.index.vector_cache import VectorCache, cache_name, encode_cached, text_key
-from bookqa.library.book import MANIFEST
 from bookqa.library.builds import VectorBuilds
 from bookqa.library.store import Library
 from bookqa.types import RetrievalMode

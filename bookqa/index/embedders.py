@@ -60,7 +60,8 @@ MODEL_HINT = (
     "Set BOOKQA_EMBEDDING_MODEL to a sentence-transformers model id (for example BAAI/bge-small-zh-v1.5) or a "
     f"local model folder, or unset it to use the embedded default ({EMBEDDED_MODEL})."
 )
-_PROMPT_NAMES = {QUERY: ("query",), PASSAGE: ("passage", "document")}
+PROMPT_NAMES = {QUERY: ("query",), PASSAGE: ("passage", "document")}
+"""The prompt names a model may use for each kind, in order of preference."""
 SINGLE_THREAD_CALL = 4
 """Calls with at most this many texts (a query) run on one CPU thread: a short input gains little from a second
 thread, and on a busy machine the threads' contention multiplies the tail latency (p95 1.1 s against 75 ms seen
@@ -130,10 +131,10 @@ class SentenceTransformerEmbedder:
 
     def prompt(self, kind: str) -> str | None:
         """The model's prompt for ``kind``, or ``None`` when it has none (then its default prompt, if any, applies)."""
-        if kind not in _PROMPT_NAMES:
+        if kind not in PROMPT_NAMES:
             raise ValueError(f"kind must be {QUERY!r} or {PASSAGE!r}, got {kind!r}.")
         prompts = self.model.prompts or {}
-        return next((prompts[name] for name in _PROMPT_NAMES[kind] if prompts.get(name)), None)
+        return next((prompts[name] for name in PROMPT_NAMES[kind] if prompts.get(name)), None)
 
     def token_counts(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         """Tokens per text with ``prompt`` (characters when the model has no callable tokenizer)."""
@@ -162,7 +163,7 @@ def load_embedder(settings: Settings, purpose: str = PASSAGE) -> Embedder:
     passages, what :func:`bookqa.index.onnx_embedder.bulk_backend` measured fastest on this machine. A model ONNX
     Runtime cannot run here (a Hub id, a pooling other than mean) runs on torch under ``auto``.
     """
-    if purpose not in _PROMPT_NAMES:
+    if purpose not in PROMPT_NAMES:
         raise ValueError(f"purpose must be {QUERY!r} or {PASSAGE!r}, got {purpose!r}.")
     if settings.embedding_factory:
         return _from_factory(settings)

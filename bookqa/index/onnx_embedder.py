@@ -33,7 +33,7 @@ import numpy as np
 
 from bookqa.errors import ModelError
 from bookqa.files import FileLock, read_json, swap_folder, temporary_folder, write_json
-from bookqa.index.embedders import _PROMPT_NAMES, PASSAGE, QUERY, SINGLE_THREAD_CALL, Embedder, Progress, model_fingerprint
+from bookqa.index.embedders import PROMPT_NAMES, PASSAGE, QUERY, SINGLE_THREAD_CALL, Embedder, Progress, model_fingerprint
 
 if TYPE_CHECKING:
     from bookqa.config import Settings
@@ -118,9 +118,9 @@ class OnnxEmbedder:
 
     def prompt(self, kind: str) -> str | None:
         """The model's prompt for ``kind`` (``query``; ``passage`` or ``document``), or None."""
-        if kind not in _PROMPT_NAMES:
+        if kind not in PROMPT_NAMES:
             raise ValueError(f"kind must be {QUERY!r} or {PASSAGE!r}, got {kind!r}.")
-        return next((self.prompts[name] for name in _PROMPT_NAMES[kind] if self.prompts.get(name)), None)
+        return next((self.prompts[name] for name in PROMPT_NAMES[kind] if self.prompts.get(name)), None)
 
     def token_counts(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         """Tokens per text with ``prompt``, special tokens included, after truncation."""
