@@ -63,8 +63,10 @@ def child(argv: list[str], env: dict, watch: Path | None = None, kill_after: flo
     out = []
     reader = threading.Thread(target=lambda: out.append(process.stdout.read().decode()), daemon=True)
     reader.start()
+    peak = 0
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # not Popen.poll: its wait would lose the rusage
+        peak = max(peak, _peak_rss_kb(process.pid))  # the rusage of a forked child starts at its parent's size
+        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
         now = time.perf_counter() - started
@@ -77,8 +79,17 @@ def child(argv: list[str], env: dict, watch: Path | None = None, kill_after: flo
     process.returncode = status
     reader.join()
     log.close()
-    return {"s": round(time.perf_counter() - started, 2), "rss_mb": round(usage.ru_maxrss / 1024), "status": status,
+    return {"s": round(time.perf_counter() - started, 2), "rss_mb": round(peak / 1024), "status": status,
             "ready_s": round(appeared, 2) if appeared is not None else None, "out": "".join(out)}
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """The peak resident memory of process ``pid`` so far (VmHWM), 0 when it has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM")), 0)
+    except OSError:
+        return 0
 
 
 def environment(data: Path, models: Path, **settings: str) -> dict:
@@ -101,8 +112,9 @@ def flops_per_sequence(tokens: int, layers: int = 12, d: int = 384, ff: int = 15
 
 
 # ----------------------------------------------------------------------------------------------- parts
-def encoder_figures(texts: list[str], embedder, grid: bool) -> dict:
-    """Sorted (ours) against unsorted batch-32 encoding of the same passages; with ``grid``, batch sizes and threads."""
+def encoder_figures(texts: list[str], embedder, grid: bool, rounds: int = 2) -> dict:
+    """Sorted (ours) against unsorted batch-32 encoding of the same passages; with ``grid``, batch sizes and threads.
+    Each setting runs ``rounds`` times, interleaved; the fastest run counts."""
     import torch
 
     model = embedder.model
@@ -132,13 +144,18 @@ def encoder_figures(texts: list[str], embedder, grid: bool) -> dict:
                    (order[i : i + batch] for i in range(0, len(order), batch)))
 
     threads = torch.get_num_threads()
-    runs = {"unsorted_b32": (unsorted(32), padded(list(range(len(texts))), 32))}
     sorted_order = list(np.argsort(-lengths, kind="stable"))
-    runs["sorted_b32"] = (ours(32, threads), padded(sorted_order, 32))
+    plan = {"unsorted_b32": (lambda: unsorted(32), padded(list(range(len(texts))), 32)),
+            "sorted_b32": (lambda: ours(32, threads), padded(sorted_order, 32))}
     if grid:
         for batch in (8, 16, 64):
-            runs[f"sorted_b{batch}"] = (ours(batch, threads), padded(sorted_order, batch))
-        runs["sorted_b32_1thread"] = (ours(32, 1), padded(sorted_order, 32))
+            plan[f"sorted_b{batch}"] = (lambda batch=batch: ours(batch, threads), padded(sorted_order, batch))
+        plan["sorted_b32_1thread"] = (lambda: ours(32, 1), padded(sorted_order, 32))
+    times: dict[str, list[float]] = {name: [] for name in plan}
+    for _ in range(rounds):  # interleaved, so a change in the machine's load reaches every setting alike
+        for name, (run, _work) in plan.items():
+            times[name].append(run())
+    runs = {name: (min(times[name]), work) for name, (_run, work) in plan.items()}
     embedder.batch_size = 32
     tokens = int(lengths.sum())
     figures = {
@@ -220,16 +237,22 @@ def quality(book, sets: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- one book
-def bench_book(pdf: Path, question_files: list[Path], work: Path, models: Path, sample: int, grid: bool, repeats: int) -> dict:
+def bench_book(pdf: Path, question_files: list[Path], work: Path, models: Path, sample: int, grid: bool, repeats: int,
+               reuse: bool = False, killed: bool = True) -> dict:
     root = work / pdf.stem
     fresh = root / "fresh"
     out: dict = {"pdf": str(pdf), "load_average_start": load()}
 
-    build = child(["index", str(pdf)], environment(fresh, models), watch=fresh / "books")
-    manifest = manifest_of(fresh)
+    if reuse:  # a fresh build made earlier: its own timings stand for the child's
+        manifest = manifest_of(fresh)
+        build = {"s": manifest["timings"]["total"], "ready_s": manifest["timings"]["ready"], "rss_mb": None}
+    else:
+        build = child(["index", str(pdf)], environment(fresh, models), watch=fresh / "books")
+        manifest = manifest_of(fresh)
     timings = manifest["timings"]
     out["fresh_build"] = {
         "wall_s": build["s"], "browse_and_keyword_search_after_s": build["ready_s"], "ready_step_s": timings["ready"],
+        "reused": reuse,
         "encoder_s": timings["embed"], "vector_step_s": timings["vectors"], "peak_rss_mb": build["rss_mb"],
         "ready_share_of_build": round(build["ready_s"] / build["s"], 3),
         "build_over_encoder": round(build["s"] / timings["embed"], 3),
@@ -269,18 +292,8 @@ def bench_book(pdf: Path, question_files: list[Path], work: Path, models: Path, 
         out["latency_hybrid_k5"]["onnx_queries"]["p95_ms"] / out["latency_hybrid_k5"]["torch_queries"]["p95_ms"], 3)
     out["latency_hybrid_k5"]["load_average"] = load()
     del torch_embedder, torch_book
-
-    killed_dir = root / "killed"
-    half = build["s"] / 2
-    killed = child(["index", str(pdf)], environment(killed_dir, models), kill_after=half)
-    done_at_kill = manifest_of(killed_dir)["vectors_done"]
-    resumed = child(["index", str(pdf)], environment(killed_dir, models))
-    again = manifest_of(killed_dir)
-    out["killed_at_half"] = {
-        "killed_after_s": killed["s"], "vectors_done_at_kill": done_at_kill, "resume_s": resumed["s"],
-        "resume_over_fresh": round(resumed["s"] / build["s"], 3), "encoded_on_resume": again["encoded"], "load_average": load(),
-    }
-
+    if killed:
+        out["killed_at_half"] = killed_at_half(pdf, root / "killed", models, build["s"])
     overlap = child(["index", str(pdf)], environment(fresh, models, chunk_overlap="60"))
     changed = manifest_of(fresh)
     out["rebuild_overlap_60"] = {
@@ -290,6 +303,18 @@ def bench_book(pdf: Path, question_files: list[Path], work: Path, models: Path, 
     return out
 
 
+def killed_at_half(pdf: Path, killed_dir: Path, models: Path, fresh_s: float) -> dict:
+    """A build killed (SIGKILL) at half the fresh build's time, then resumed: the resume's time over the fresh one."""
+    killed = child(["index", str(pdf)], environment(killed_dir, models), kill_after=fresh_s / 2)
+    done_at_kill = manifest_of(killed_dir)["vectors_done"]
+    resumed = child(["index", str(pdf)], environment(killed_dir, models))
+    return {
+        "killed_after_s": killed["s"], "vectors_done_at_kill": done_at_kill, "resume_s": resumed["s"],
+        "resume_over_fresh": round(resumed["s"] / fresh_s, 3), "encoded_on_resume": manifest_of(killed_dir)["encoded"],
+        "load_average": load(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="a folder for the benchmark's libraries (emptied first)")
@@ -297,6 +322,8 @@ def main() -> None:
     parser.add_argument("--books", nargs="+", default=list(BOOKS))
     parser.add_argument("--sample", type=int, default=128, help="passages for the encoder figures")
     parser.add_argument("--repeats", type=int, default=3, help="latency passes over the questions")
+    parser.add_argument("--reuse", action="store_true", help="keep the fresh builds already in --work (their timings stand)")
+    parser.add_argument("--no-killed", action="store_true", help="leave out the build killed at half its time")
     args = parser.parse_args()
 
     import shutil
@@ -307,8 +334,10 @@ def main() -> None:
     ensure_embedded_model(models)
     results: dict = {"cpus": os.cpu_count(), "peak_gflops": PEAK_GFLOPS}
     for name in args.books:
-        shutil.rmtree(args.work / name, ignore_errors=True)
-        results[name] = bench_book(SHARED / "books" / f"{name}.pdf", BOOKS[name], args.work, models, args.sample, name == "d2l-zh", args.repeats)
+        if not args.reuse:
+            shutil.rmtree(args.work / name, ignore_errors=True)
+        results[name] = bench_book(SHARED / "books" / f"{name}.pdf", BOOKS[name], args.work, models, args.sample,
+                                   name == "d2l-zh", args.repeats, reuse=args.reuse, killed=not args.no_killed)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "build.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(results, ensure_ascii=False, indent=1))

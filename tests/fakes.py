@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -100,3 +101,21 @@ class GatedFakeEmbedder(FakeEmbedder):
 def gated_fake_embedder(settings: Settings) -> GatedFakeEmbedder:
     """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:gated_fake_embedder``."""
     return GatedFakeEmbedder()
+
+
+class FileGatedFakeEmbedder(FakeEmbedder):
+    """A :class:`FakeEmbedder` that encodes passages only once the file ``gate`` exists (a gate for child processes)."""
+
+    def __init__(self, gate: Path) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
+        while kind == PASSAGE and not self.gate.exists():
+            time.sleep(0.05)
+        return super().embed(texts, kind, progress)
+
+
+def file_gated_fake_embedder(settings: Settings) -> FileGatedFakeEmbedder:
+    """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:file_gated_fake_embedder``: the gate is ``<data_dir>/open``."""
+    return FileGatedFakeEmbedder(Path(settings.data_dir) / "open")

@@ -16,7 +16,7 @@ from fakes import FAKE_ENVIRONMENT, FakeEmbedder
 
 from bookqa.config import Settings
 from bookqa.files import FileLock
-from bookqa.index.vector_cache import VectorCache, cache_name, encode_cached, text_key
+from bookqa.index.vector_cache import GROUP_BATCHES, VectorCache, cache_name, encode_cached, text_key
 from bookqa.library.builds import VectorBuilds
 from bookqa.library.store import Library
 from bookqa.types import RetrievalMode
@@ -27,8 +27,9 @@ ROOT = TESTS.parent
 
 @pytest.fixture
 def settings(tmp_path):
-    # batch size 1: a shard per 4 passages (GROUP_BATCHES), so the tiny book's 8 passages take two shards
-    return Settings(data_dir=tmp_path / "data", embedding_model="fake-256", embedding_factory="fakes:fake_embedder", embedding_batch_size=1)
+    # batch size 4: a shard per 4 passages (GROUP_BATCHES batches), so the tiny book's 8 passages take two shards
+    return Settings(data_dir=tmp_path / "data", embedding_model="fake-256", embedding_factory="fakes:fake_embedder",
+                    embedding_batch_size=4 // GROUP_BATCHES)
 
 
 def shards(settings, embedder=None):
@@ -138,11 +139,11 @@ def test_a_rebuild_with_another_overlap_encodes_only_the_changed_passages(settin
     assert other.encoded["cached"] > 0 and fake.calls["passage"] == other.encoded["encoded"] < other.chunks
 
 
-def index_process(data: Path, pdf: Path, factory: str = "fakes:slow_fake_embedder") -> subprocess.Popen:
+def index_process(data: Path, pdf: Path, factory: str = "fakes:slow_fake_embedder", stderr=subprocess.PIPE) -> subprocess.Popen:
     env = {**os.environ, **FAKE_ENVIRONMENT, "BOOKQA_DATA_DIR": str(data), "BOOKQA_EMBEDDING_FACTORY": factory,
-           "BOOKQA_EMBEDDING_BATCH_SIZE": "1", "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
+           "BOOKQA_EMBEDDING_BATCH_SIZE": str(4 // GROUP_BATCHES), "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
     return subprocess.Popen([sys.executable, "-m", "bookqa", "index", str(pdf)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def wait_for(condition, timeout=60.0):
@@ -174,14 +175,19 @@ def test_a_killed_build_resumes_without_encoding_finished_passages(settings, tin
     assert resumed.vectors_ready and fake.calls["passage"] == manifest.chunks - kill_when_done
 
 
-def test_two_processes_indexing_the_same_book_build_it_once(settings, tiny_book_pdf):
-    first = index_process(settings.data_dir, tiny_book_pdf)
+def test_two_processes_indexing_the_same_book_build_it_once(settings, tiny_book_pdf, tmp_path):
+    gated = "fakes:file_gated_fake_embedder"  # the first build's vectors wait for <data_dir>/open
+    first = index_process(settings.data_dir, tiny_book_pdf, gated)
     wait_for(lambda: manifest_in(settings.data_dir) is not None)
-    second = index_process(settings.data_dir, tiny_book_pdf)
-    out_first, _ = first.communicate(timeout=60)
-    out_second, err_second = second.communicate(timeout=60)
+    log = tmp_path / "second.err"
+    with open(log, "w") as err:
+        second = index_process(settings.data_dir, tiny_book_pdf, gated, stderr=err)
+        wait_for(lambda: "another process is building this book" in log.read_text())
+        (settings.data_dir / "open").touch()
+        out_first, _ = first.communicate(timeout=60)
+        out_second, _ = second.communicate(timeout=60)
     assert first.returncode == second.returncode == 0
-    assert "built by another process meanwhile" in out_second and "another process is building this book" in err_second
+    assert "built by another process meanwhile" in out_second
     assert "built by another process" not in out_first
     assert len({p.name.split("-")[1] for p in shards(settings)}) == 1  # every shard written by one process
     (manifest,) = Library(settings).manifests()
