@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import importlib.util
 import io
 import json
 import logging
@@ -76,6 +77,8 @@ def unsupported(location: str) -> str | None:
     """Why the model at ``location`` cannot run here (a sentence), or None when it can: a local sentence-transformers
     folder with a fast tokenizer and mean pooling."""
     folder = Path(location)
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "the onnxruntime package is not installed (pip install -r requirements.txt)"
     if not folder.is_dir():
         return "it is not a local model folder (a Hugging Face id is run by torch)"
     if not (folder / "config.json").is_file() or not (folder / TOKENIZER).is_file():
