@@ -1,7 +1,7 @@
 """Structure figures per book: the outline against the book's printed headings, what reached the index that
 should not have (contents, index and bibliography pages, running heads), what was left out, code and formulas;
 with ``--retrieval``, section hit@5, MRR@10, evidence@5 and front/back matter in the top 5 on the books that
-have questions.
+have questions (all of a book's questions together, then per question file).
 
     .venv/bin/python -m bench.bench_structure [--books DIR] [--retrieval --data DIR]
 
@@ -48,7 +48,9 @@ QUESTIONS = {
     "d2l-zh": [SHARED / "eval" / "dev_questions.jsonl", SHARED / "eval" / "dev_evidence.jsonl",
                OWN_QUESTIONS / "extra_sections.jsonl", OWN_QUESTIONS / "extra_evidence.jsonl",
                OWN_QUESTIONS / "broad_sections.jsonl"],
-    "thinkpython2": [SHARED / "eval" / "thinkpython_dev_questions.jsonl", SHARED / "eval" / "thinkpython_dev_evidence.jsonl"],
+    "thinkpython2": [SHARED / "eval" / "thinkpython_dev_questions.jsonl", SHARED / "eval" / "thinkpython_dev_evidence.jsonl",
+                     OWN_QUESTIONS / "thinkpython_sections.jsonl", OWN_QUESTIONS / "thinkpython_evidence.jsonl"],
+    "d2l-en-sample": [OWN_QUESTIONS / "d2len_sections.jsonl", OWN_QUESTIONS / "d2len_evidence.jsonl"],
 }
 _DROP = re.compile(r"[\W_]+")
 _LEADER = re.compile(r"(?:\s*\.){3,}")
@@ -238,11 +240,17 @@ def retrieval_figures(pdf: Path, data: Path, matter: set[int]) -> dict | None:
     manifest, built = library.add(pdf, embedder=embedder)
     build_s = time.perf_counter() - started
     book = library.open(manifest.book_id, embedder)
-    questions = [q for path in files for q in load_questions(path)]
-    report = evaluate(questions, lambda q: book.retriever.search(retrieval_query(q, book.retriever.tokenizer), k=10), k=5, judge=SECTION)
-    figures = report.figures()
-    figures["matter_pages_in_top5"] = sum(1 for r in report.results for h in r.hits[:5] if h.chunk.page_start in matter)
-    figures["misses"] = [m.question.id for m in report.misses]
+
+    def measured(questions: list) -> dict:
+        report = evaluate(questions, lambda q: book.retriever.search(retrieval_query(q, book.retriever.tokenizer), k=10), k=5, judge=SECTION)
+        figures = report.figures()
+        figures["matter_pages_in_top5"] = sum(1 for r in report.results for h in r.hits[:5] if h.chunk.page_start in matter)
+        figures["misses"] = [m.question.id for m in report.misses]
+        return figures
+
+    by_file = {path.stem: load_questions(path) for path in files}
+    figures = measured([q for questions in by_file.values() for q in questions])
+    figures["files"] = {name: measured(questions) for name, questions in by_file.items()}
     figures["build_s" if built else "reused_library"] = round(build_s, 1) if built else manifest.book_id
     return figures
 
@@ -293,6 +301,10 @@ def _print_table(results: dict) -> None:
     print(" | ".join([" " * width, *books]))
     for label, value in rows:
         print(" | ".join([label.ljust(width), *(str(value(results[b])) for b in books)]))
+    for book, figures in results.items():
+        for name, measured in ((figures.get("retrieval") or {}).get("files") or {}).items():
+            print(f"{book} {name}: " + ", ".join(f"{k} {v}" for k, v in measured.items() if k != "misses")
+                  + (f"; misses {' '.join(measured['misses'])}" if measured["misses"] else ""))
 
 
 if __name__ == "__main__":
