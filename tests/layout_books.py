@@ -10,13 +10,14 @@ number beside its title in another font, running heads that repeat chapter and s
 heading of the section it names), ligatures, line-end hyphenation, a spaced-out URL, a control character,
 code in a font named "F53" (monospaced only by its advances) without leading spaces, an appendix whose
 level-3 headings are not in the outline (one bold, one in the body size), numbered list items, an index that is
-not in the outline either.
+not in the outline either, a ligature in the title page's title.
 ``build_word_manual``: Chinese, exported from Word: no outline, no contents, no running heads, a useless
 metadata title, Latin text in another font mid-line, bullets from a symbol font and from a control
 character, a page drawn out of order (one character per line), headings detected from their numbers.
 ``build_furniture_book``: Chinese: a promotional line and a URL on every page (the promotional line wherever
 on the page), no printed page numbers (the label table names the pages), a display formula set as one short
-line per symbol group, a reference list at a chapter's end.
+line per symbol group, a reference list at a chapter's end, a chapter number printed alone above its title
+(chapter 2 is not in this sample).
 ``build_unnumbered_book``: an outline and headings without numbers (numbered by outline order).
 """
 
@@ -162,7 +163,9 @@ def build_spans_book(path: Path) -> Path:
 
 # --- an English book typeset like Think Python
 
-PYTHON_TITLE = "A Small Python Book"
+PYTHON_TITLE = "A Small Python Book, Simplified"
+PYTHON_TITLE_PRINTED = "A Small Python Book, SimpliXed"
+"""As drawn: its "X" extracts as the ligature "ﬁ"."""
 PYTHON_PREFACE = "This book grew out of notes for a short course. It assumes no programming experience at all."
 PYTHON_LIGATURES = "We deXne a Yoat as a number with a Xxed number of digits after the point, and the valueZ is stored."
 PYTHON_HYPHENATED = (
@@ -234,7 +237,7 @@ def build_python_book(path: Path) -> Path:
     """Write the English book whose sections are ``PYTHON_SECTIONS`` (see the module docstring)."""
     doc = pymupdf.open()
     pages = _pages(doc, 8)
-    pages[0].insert_text((LEFT, 200), PYTHON_TITLE, fontname=LATIN, fontsize=24)
+    pages[0].insert_text((LEFT, 200), PYTHON_TITLE_PRINTED, fontname=LATIN, fontsize=24)
     pages[0].insert_text((LEFT, 240), "Second Edition", fontname=LATIN, fontsize=14)
     pages[0].insert_text((LEFT, 300), "Ann Author", fontname=LATIN, fontsize=12)
 
@@ -306,6 +309,7 @@ def build_python_book(path: Path) -> Path:
         pages[number - 1].insert_text((LEFT, HEAD_Y), text, fontname=LATIN, fontsize=9)
     for index, page in enumerate(pages[1:], start=2):
         _page_number(page, "v" if index == 2 else str(index - 2))
+    map_glyphs(doc, pages[0], "Helvetica", {"X": 0xFB01})
     doc.set_page_labels([
         {"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 4},
         {"startpage": 2, "prefix": "", "style": "D", "firstpagenum": 1},
@@ -408,7 +412,7 @@ FURNITURE_SECTIONS = (
     Section("1.1", "期望", 2, 2, 2),
     Section("1.2", "方差", 2, 3, 3),
     Section(None, "参考文献", 2, 3, 3),  # not in the outline: set like its sections, it names back matter
-    Section("2", "统计", 1, 4, 4),
+    Section("3", "统计", 1, 4, 4),  # printed "3" above "统计", where outline order would say 2
 )
 
 
@@ -444,8 +448,9 @@ def build_furniture_book(path: Path) -> Path:
         writer.paragraph(entry, size=9)
 
     page = pages[3]
-    writer = _writer(page, 90)
-    writer.heading("2 统计", 16)
+    print_text(page, LEFT, 100, "3", 28, font=LATIN)  # its number alone above its title: the sample skips chapter 2
+    writer = _writer(page, 130)
+    writer.heading("统计", 16)
     writer.paragraph(FURNITURE_2)
     page.insert_text((LEFT, 500), PROMO, fontname=CJK, fontsize=9)  # near the bottom here
 

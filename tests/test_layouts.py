@@ -10,6 +10,7 @@ from layout_books import (
     EQUATION_NUMBER,
     FURNITURE_1_1,
     FURNITURE_1_1_AFTER,
+    FURNITURE_2,
     FURNITURE_LABELS,
     FURNITURE_REFERENCES,
     FURNITURE_SECTIONS,
@@ -209,6 +210,12 @@ def test_lines_on_every_page_are_furniture_wherever_they_sit(furniture_book: Ing
     assert furniture_book.title == FURNITURE_TITLE
     for chunk in furniture_book.chunks:
         assert PROMO not in chunk.text and SITE not in chunk.text
+
+
+def test_a_chapter_number_printed_alone_above_its_title_numbers_the_chapter(furniture_book: Ingested) -> None:
+    assert [(c.section_path, c.page_start, c.text) for c in furniture_book.chunks if c.section_number == "3"] == [
+        (("3 统计",), 4, f"3\n统计\n{FURNITURE_2}")
+    ]
 
 
 def test_pages_without_printed_numbers_take_their_labels_from_the_label_table(furniture_book: Ingested) -> None:

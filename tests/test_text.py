@@ -24,6 +24,7 @@ from bookqa.text import (
         ("Fashion\u2010MNIST and non\u2011linear", "Fashion-MNIST and non-linear"),
         ("soft\u00adhyphen, zero\u200bwidth", "softhyphen, zerowidth"),
         ("ﬁne ligature", "fine ligature"),
+        ("the eﬀect of oﬄine ﬂows", "the effect of offline flows"),
         ("bracket\uf8ee\uf8efpieces", "bracketpieces"),  # private use area
     ],
 )

@@ -39,6 +39,7 @@ def test_the_title_page_names_a_book_without_a_real_metadata_title() -> None:
     ]
     assert book_title("thinkpython2", pages, "thinkpython2.pdf") == "Think Python"
     assert book_title("Think Python, 2nd edition", pages, "thinkpython2.pdf") == "Think Python, 2nd edition"
+    assert book_title("Ｔｈｉｎｋ  Ｐｙｔｈｏｎ", pages, "thinkpython2.pdf") == "Think Python"  # NFKC, spaces folded
 
 
 def test_a_title_set_over_two_lines_is_read_whole_and_a_book_without_text_is_named_by_its_file() -> None:
