@@ -214,11 +214,15 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
 
 def code_rows(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
     """Per page, the rows of code listings: set in a monospace font (with the rows next to them that
-    begin in it, like a comment in Chinese), or, for books that use no monospace font, rows that
-    look like Python."""
-    if any(row.mono for layout in layouts for row in layout.rows):
-        return [_monospace_rows(layout.rows) for layout in layouts]
-    return [frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text)) for layout in layouts]
+    begin in it, like a comment in Chinese), or, for books that use no monospace font and for pages read by
+    OCR where none was seen, rows that look like Python."""
+    monospace = any(row.mono for layout in layouts for row in layout.rows)
+    return [
+        _monospace_rows(layout.rows)
+        if monospace and (not layout.ocr or any(row.mono for row in layout.rows))
+        else frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text))
+        for layout in layouts
+    ]
 
 
 def _monospace_rows(rows: Sequence[Row]) -> frozenset[int]:
