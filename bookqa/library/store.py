@@ -19,7 +19,18 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from bookqa.config import Settings
 from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
 from bookqa.files import read_jsonl, sha256_of, swap_folder, temporary_folder, write_json, write_jsonl
-from bookqa.library.book import CHUNKS, MANIFEST, OUTLINE, PAGES, SOURCE_PDF, Book, Manifest, chunk_from_row, chunk_row
+from bookqa.library.book import (
+    CHUNKS,
+    MANIFEST,
+    OCR_PAGES,
+    OUTLINE,
+    PAGES,
+    SOURCE_PDF,
+    Book,
+    Manifest,
+    chunk_from_row,
+    chunk_row,
+)
 from bookqa.types import ChunkKind, Section
 
 if TYPE_CHECKING:  # numpy and the model code load with the first build or search, not with the overview
@@ -28,7 +39,8 @@ if TYPE_CHECKING:  # numpy and the model code load with the first build or searc
 logger = logging.getLogger(__name__)
 
 StageProgress = Callable[[str, int, int], None]
-"""Progress of a book build: called with (stage, done, total); stages are "parse" and "embed"."""
+"""Progress of a book build: called with (stage, done, total); stages are "parse", "ocr" (pages without a text
+layer) and "embed"."""
 
 
 def make_book_id(name: str, sha256: str) -> str:
@@ -168,7 +180,9 @@ class Library:
 
         embedder = embedder or load_embedder(self.settings)  # first: a wrong model name fails before the book is read
         started = time.perf_counter()
-        ingested = ingest_pdf(path, book_id, self.settings, progress=_stage(progress, "parse"), shown=shown)
+        ingested = ingest_pdf(
+            path, book_id, self.settings, progress=_stage(progress, "parse"), shown=shown, ocr_progress=_stage(progress, "ocr")
+        )
         if not ingested.chunks:
             raise InvalidPDFError(
                 f"{source_name} has no body text to index (every page was left out as contents, front matter or blank).",
@@ -182,6 +196,7 @@ class Library:
         try:
             shutil.copyfile(path, tmp / SOURCE_PDF)
             write_jsonl(tmp / PAGES, (dataclasses.asdict(p) for p in ingested.pages))
+            write_jsonl(tmp / OCR_PAGES, (page.to_json() for page in ingested.ocr.values()))
             write_json(tmp / OUTLINE, [dataclasses.asdict(s) for s in ingested.outline])
             write_jsonl(tmp / CHUNKS, (chunk_row(c) for c in ingested.chunks))
             vectors.save(tmp / "vectors")

@@ -17,15 +17,16 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 import pymupdf
 
 from bookqa.config import OcrMode, Settings
-from bookqa.reading.layout import PageLayout
+from bookqa.reading.layout import PageLayout, read_layouts
 from bookqa.reading.page_cache import PageCache
+from bookqa.reading.pdf import open_pdf
 from bookqa.text import is_cjk
 
 if TYPE_CHECKING:  # numpy, OpenCV and onnxruntime load with the first page to recognise
@@ -115,9 +116,9 @@ class OcrPage:
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The page as stored in the page cache and in a book folder (without its number when ``number`` is 0)."""
-        data: dict[str, Any] = {"page": self.number} if self.number else {}
-        data.update(width=round(self.width, 2), height=round(self.height, 2), lines=[line.to_json() for line in self.lines])
+        """The page as a book folder stores it (the page cache leaves the number out)."""
+        data: dict[str, Any] = {"page": self.number, "width": round(self.width, 2), "height": round(self.height, 2),
+                                "lines": [line.to_json() for line in self.lines]}
         if self.problem:
             data.update(problem=self.problem, detail=self.detail)
         return data
@@ -279,14 +280,20 @@ def plan_ocr(
     numbers = [layout.number for layout in layouts if needs_ocr(layout, doc.load_page(layout.number - 1), settings.ocr)]
     if not numbers:
         return OcrPlan({}, frozenset(), 0, 0.0, False)
-    workers = worker_count(settings, len(numbers))
-    signature = signature or load_recogniser(settings, workers).signature
+    signature = signature or load_recogniser(settings, worker_count(settings, len(numbers))).signature
     keys = {number: page_key(doc, doc.load_page(number - 1), settings.ocr_dpi, signature) for number in numbers}
     cache = PageCache(settings.ocr_cache_dir)
     cached = frozenset(number for number, key in keys.items() if key in cache)
     remembered = cache.seconds_per_page()
     workers = worker_count(settings, len(keys) - len(cached))
     return OcrPlan(keys, cached, workers, remembered or FIRST_ESTIMATE_SECONDS, remembered is not None)
+
+
+def estimate_ocr(path: str | os.PathLike[str], settings: Settings) -> OcrPlan:
+    """The OCR plan of the PDF at ``path`` under ``settings``, before building it: which pages OCR would read, how
+    many of them are in the page cache, how long the rest should take. Raises InvalidPDFError for a bad file."""
+    with open_pdf(path) as doc:
+        return plan_ocr(doc, read_layouts(doc), settings)
 
 
 def worker_count(settings: Settings, pages: int) -> int:
@@ -387,7 +394,7 @@ class _PageReader:
     def read(self, number: int, key: str) -> OcrPage:
         started = time.perf_counter()
         page = read_page(self.doc.load_page(number - 1), self.dpi, self.recogniser)
-        self.cache.put(key, dict(page.to_json(), page=0))
+        self.cache.put(key, {name: value for name, value in page.to_json().items() if name != "page"})
         return OcrPage(page.number, page.width, page.height, page.lines, page.problem, page.detail,
                        seconds=time.perf_counter() - started)
 
@@ -418,6 +425,8 @@ def read_page(page: pymupdf.Page, dpi: int, recogniser: Recogniser) -> OcrPage:
         image, damage = render_for_ocr(page, dpi)
     except Exception as error:  # MuPDF raises several types for what it cannot draw
         return OcrPage(number, rect.width, rect.height, (), DAMAGED_IMAGE, str(error))
+    if is_blank(image):  # nothing to recognise (the back of a chapter's last page)
+        return OcrPage(number, rect.width, rect.height, (), DAMAGED_IMAGE if damage else BLANK_SCAN, damage)
     scale = 72.0 / dpi
     paper = float(np.median(image))
     lines = []
@@ -431,8 +440,7 @@ def read_page(page: pymupdf.Page, dpi: int, recogniser: Recogniser) -> OcrPage:
         lines.append(OcrLine(text, quad, confidence, round(size, 2), max(0, round(paper - ground))))
     if lines:
         return OcrPage(number, rect.width, rect.height, tuple(lines), detail=damage)
-    problem = DAMAGED_IMAGE if damage else BLANK_SCAN if is_blank(image) else NO_TEXT_FOUND
-    return OcrPage(number, rect.width, rect.height, (), problem, damage)
+    return OcrPage(number, rect.width, rect.height, (), DAMAGED_IMAGE if damage else NO_TEXT_FOUND, damage)
 
 
 def measure_line(image: np.ndarray, corners: Sequence[tuple[float, float]]) -> tuple[float, float]:
