@@ -35,6 +35,9 @@ _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
+_OCR_FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s+\S")
+"""On a page read by OCR the mark stands apart ("7 https://…"): OCR sees no superscript, and its size estimate
+cannot tell a small footnote from a code line ("32.0") as the text layer can."""
 
 _TITLES = {
     CONTENTS: {"目录", "目次", "contents", "tableofcontents", "briefcontents"},
@@ -199,13 +202,18 @@ def _band_bottom(layout: PageLayout, band: list[int]) -> float:
 
 
 def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
-    """Small-print rows in the lower part of the page that start with a footnote number, and what follows."""
+    """Small-print rows in the lower part of the page that start with a footnote number, and what follows, when
+    nothing but small print and the page's foot comes after them (not a small code listing followed by text)."""
     rows = layout.rows
     ordered = sorted(range(len(rows)), key=lambda i: rows[i].y0)
+    foot = (1 - MARGIN_ZONE) * layout.height
     for position, i in enumerate(ordered):
         row = rows[i]
-        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and _FOOTNOTE_START.match(row.text):
-            return {j for j in ordered[position:] if rows[j].size <= 0.9 * body_size}
+        start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and start.match(row.text):
+            below = ordered[position:]
+            if all(rows[j].size <= 0.9 * body_size or rows[j].y0 >= foot for j in below):
+                return {j for j in below if rows[j].size <= 0.9 * body_size}
     return set()
 
 

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 import pymupdf
 
 from bookqa.config import OcrMode, Settings
-from bookqa.reading.layout import PageLayout, read_layouts
+from bookqa.reading.layout import PageLayout
 from bookqa.reading.page_cache import PageCache
-from bookqa.reading.pdf import open_pdf
-from bookqa.text import is_cjk
+from bookqa.text import format_duration, is_cjk
 
 if TYPE_CHECKING:  # numpy, OpenCV and onnxruntime load with the first page to recognise
     import numpy as np
@@ -204,20 +203,19 @@ def load_recogniser(settings: Settings, workers: int) -> Recogniser:
 
 
 # ---------------------------------------------------------------------------------------------- which pages
-def needs_ocr(layout: PageLayout, page: pymupdf.Page, mode: OcrMode) -> bool:
-    """Whether ``page`` is read by OCR: every page under ``force``; under ``auto`` a page without text that shows
-    an image, or with only a few characters of text on an image covering most of the page."""
+def needs_ocr(page: pymupdf.Page, characters: int, mode: OcrMode) -> bool:
+    """Whether ``page``, whose text layer holds ``characters`` characters, is read by OCR: every page under
+    ``force``; under ``auto`` a page without text that shows an image, or with only a few characters of text on an
+    image covering most of the page."""
     if mode == OcrMode.FORCE:
         return True
-    if mode == OcrMode.OFF or not layout.has_images:
+    if mode == OcrMode.OFF or characters >= FEW_CHARACTERS:
         return False
-    characters = sum(len(row.text.strip()) for row in layout.rows)
+    images = page.get_image_info()
     if characters == 0:
-        return True
-    if characters >= FEW_CHARACTERS:
-        return False
+        return bool(images)
     area = abs(page.rect)
-    return any(abs(pymupdf.Rect(info["bbox"]) & page.rect) >= IMAGE_SHARE * area for info in page.get_image_info())
+    return any(abs(pymupdf.Rect(info["bbox"]) & page.rect) >= IMAGE_SHARE * area for info in images)
 
 
 def page_key(doc: pymupdf.Document, page: pymupdf.Page, dpi: int, signature: str) -> str:
@@ -277,7 +275,26 @@ def plan_ocr(
     doc: pymupdf.Document, layouts: Sequence[PageLayout], settings: Settings, signature: str | None = None
 ) -> OcrPlan:
     """Which pages of ``doc`` (read into ``layouts``) OCR reads under ``settings``, and the estimate."""
-    numbers = [layout.number for layout in layouts if needs_ocr(layout, doc.load_page(layout.number - 1), settings.ocr)]
+    characters = [sum(len(row.text.strip()) for row in layout.rows) for layout in layouts]
+    return _plan(doc, characters, settings, signature)
+
+
+def estimate_ocr(source: str | os.PathLike[str] | bytes, settings: Settings, signature: str | None = None) -> OcrPlan:
+    """The OCR plan of a PDF (a path, or its bytes: an upload) before it is built: which pages OCR would read, how
+    many of them are in the page cache (of the recogniser with ``signature``; default rapidocr), how long the rest
+    should take. A file that cannot be opened has an empty plan (building it reports what is wrong)."""
+    try:
+        doc = pymupdf.open(stream=source, filetype="pdf") if isinstance(source, bytes) else pymupdf.open(source)
+    except Exception:  # PyMuPDF raises several types for unreadable files
+        return OcrPlan({}, frozenset(), 0, 0.0, False)
+    with doc:
+        if doc.needs_pass:
+            return OcrPlan({}, frozenset(), 0, 0.0, False)
+        return _plan(doc, [len("".join(page.get_text("text").split())) for page in doc], settings, signature)
+
+
+def _plan(doc: pymupdf.Document, characters: Sequence[int], settings: Settings, signature: str | None) -> OcrPlan:
+    numbers = [index + 1 for index, count in enumerate(characters) if needs_ocr(doc.load_page(index), count, settings.ocr)]
     if not numbers:
         return OcrPlan({}, frozenset(), 0, 0.0, False)
     signature = signature or load_recogniser(settings, worker_count(settings, len(numbers))).signature
@@ -287,13 +304,6 @@ def plan_ocr(
     remembered = cache.seconds_per_page()
     workers = worker_count(settings, len(keys) - len(cached))
     return OcrPlan(keys, cached, workers, remembered or FIRST_ESTIMATE_SECONDS, remembered is not None)
-
-
-def estimate_ocr(path: str | os.PathLike[str], settings: Settings) -> OcrPlan:
-    """The OCR plan of the PDF at ``path`` under ``settings``, before building it: which pages OCR would read, how
-    many of them are in the page cache, how long the rest should take. Raises InvalidPDFError for a bad file."""
-    with open_pdf(path) as doc:
-        return plan_ocr(doc, read_layouts(doc), settings)
 
 
 def worker_count(settings: Settings, pages: int) -> int:
@@ -320,7 +330,7 @@ def recognise_pages(
         stored = cache.get(plan.keys[number]) if number in plan.cached else None
         if stored is not None:
             results[number] = OcrPage.from_json(stored, number=number, cached=True)
-    if progress is not None and results:
+    if progress is not None:
         progress(len(results), total)
     jobs = [(number, plan.keys[number]) for number in plan.keys if number not in results]
     if not jobs:
@@ -489,11 +499,3 @@ def _extent(char: str) -> tuple[float, float]:
 def is_blank(image: np.ndarray) -> bool:
     """Whether a page image has (next to) no dark pixels."""
     return float((image < 128).mean()) < _BLANK_INK
-
-
-def format_duration(seconds: float) -> str:
-    """"40 s", "12 min", "2 h 5 min"."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
