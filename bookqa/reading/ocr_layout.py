@@ -45,19 +45,11 @@ _GLUED_NUMBER = re.compile(rf"^(\d{{1,3}}(?:\.\d{{1,3}})*)(?=[{HAN}])")
 
 
 @dataclass(frozen=True)
-class _Piece:
-    """A recognised line on the straightened page: its text, box, size and confidence."""
+class _Piece(Row):
+    """A recognised line on the straightened page, as a row of its own (``mono``: set on a shaded ground), with
+    its position in the page's list of recognised lines."""
 
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    size: float
-    confidence: float
-    shaded: bool
-    index: int
-    """The line's position in the page's list of recognised lines."""
+    index: int = -1
 
     @property
     def middle(self) -> tuple[float, float]:
@@ -104,7 +96,8 @@ def _pieces(page: OcrPage, min_confidence: float) -> list[_Piece]:
         points = list(zip(line.quad[0::2], line.quad[1::2]))
         turned = [(cx + (x - cx) * cos - (y - cy) * sin, cy + (x - cx) * sin + (y - cy) * cos) for x, y in points]
         xs, ys = [x for x, _ in turned], [y for _, y in turned]
-        pieces.append(_Piece(text, min(xs), min(ys), max(xs), max(ys), line.size, line.confidence, line.shade >= SHADE, index))
+        pieces.append(_Piece(text, min(xs), min(ys), max(xs), max(ys), line.size, mono=line.shade >= SHADE,
+                             confidence=line.confidence, index=index))
     return pieces
 
 
@@ -208,7 +201,7 @@ def _row(pieces: list[_Piece]) -> Row:
         text += ("" if is_cjk(text[-1]) or is_cjk(piece.text[0]) else " ") + piece.text
     characters = [len(p.text) for p in pieces]
     size = sum(p.size * n for p, n in zip(pieces, characters)) / sum(characters)
-    shaded = sum(n for p, n in zip(pieces, characters) if p.shaded) * 2 > sum(characters)
+    shaded = sum(n for p, n in zip(pieces, characters) if p.mono) * 2 > sum(characters)
     return Row(
         text=text,
         x0=min(p.x0 for p in pieces),
@@ -217,8 +210,8 @@ def _row(pieces: list[_Piece]) -> Row:
         y1=max(p.y1 for p in pieces),
         size=round(size, 1),
         mono=shaded,
-        mono_start=pieces[0].shaded,
-        confidence=min(p.confidence for p in pieces),
+        mono_start=pieces[0].mono,
+        confidence=min(p.confidence or 0.0 for p in pieces),
     )
 
 

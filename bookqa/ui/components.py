@@ -373,6 +373,9 @@ def book_facts(book: Book) -> None:
                       help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
     columns[4].metric("Index size", file_size(manifest.index_bytes))
     columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
+    if book.ocr_pages:
+        st.caption(f"{len(book.ocr_pages)} page{'s' * (len(book.ocr_pages) > 1)} without a text layer read by OCR "
+                   f"({manifest.timings.get('ocr', 0):.0f} s).")
     if left_out:
         st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
     st.subheader("Passages per chapter", anchor=False)
