@@ -40,7 +40,7 @@ FEW_CHARACTERS = 20
 a stray caption or a page number in its text layer)."""
 IMAGE_SHARE = 0.5
 """Share of the page an image must cover for that page to count as a scanned page."""
-DETECTION_SIDE = 1280
+DETECTION_SIDE = 960
 """Longest side, in pixels, of the image the text detector sees (lines are still recognised at ``ocr_dpi``);
 bench/bench_ocr.py measures accuracy and time against it."""
 FIRST_ESTIMATE_SECONDS = 10.0
@@ -51,7 +51,7 @@ NO_TEXT_FOUND = "no text found by OCR"
 DAMAGED_IMAGE = "damaged image"
 """Why a recognised page has no lines (reasons for pages left out)."""
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _CJK_EXTENT = (0.84, -0.08)
 _BRACKET_EXTENT = (0.75, -0.22)
 _TALL, _X_HEIGHT, _LOW_MARK, _DESCENDER, _COMMA = 0.70, 0.48, 0.35, -0.21, -0.12
@@ -60,6 +60,13 @@ commas), as in most text fonts: what a line's ink height is divided by to give i
 _BRACKETS = set("()[]{}|")
 _DESCENDING = set("gjpqy")
 _ASCENDING = set("bdfhiklt!?/\\'\"#$%&@")
+_LATIN_ADVANCE = 0.55
+_ADVANCES = {" ": 0.25, ".": 0.28, ",": 0.28, ":": 0.28, ";": 0.28, "'": 0.25, "|": 0.25, "!": 0.3, "i": 0.28,
+             "l": 0.28, "(": 0.33, ")": 0.33, "[": 0.33, "]": 0.33, "-": 0.33}
+"""Advance widths in ems of the characters beside Chinese text (Latin letters and digits about half an em; a space
+beside Chinese is the gap typesetters leave), to measure a mostly Chinese line along its length."""
+_SIDE_BEARINGS = 0.1
+"""What the first and the last glyph of a line leave blank of their advances, in ems."""
 _BLANK_INK = 0.001
 """A page image with less than this share of dark pixels is a blank scan."""
 
@@ -445,32 +452,47 @@ def read_page(page: pymupdf.Page, dpi: int, recogniser: Recogniser) -> OcrPage:
             continue
         corners = [(float(x), float(y)) for x, y in corners]
         quad = tuple(value * scale for point in corners for value in point)
-        ink, ground = measure_line(image, corners)
-        size = ink * scale / ink_span(text)
+        height, width, ground = measure_line(image, corners)
+        size = font_size(text, height * scale, width * scale)
         lines.append(OcrLine(text, quad, confidence, round(size, 2), max(0, round(paper - ground))))
     if lines:
         return OcrPage(number, rect.width, rect.height, tuple(lines), detail=damage)
     return OcrPage(number, rect.width, rect.height, (), DAMAGED_IMAGE if damage else NO_TEXT_FOUND, damage)
 
 
-def measure_line(image: np.ndarray, corners: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """The height, in pixels, of the ink of the line inside ``corners`` (measured across its slant: from the top
-    of its tallest glyph to the bottom of its lowest), and the grey level of the ground around its ink."""
+def measure_line(image: np.ndarray, corners: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
+    """The height and the width, in pixels, of the ink of the line inside ``corners`` (measured along its slant:
+    from the top of its tallest glyph to the bottom of its lowest, from its first glyph to its last), and the grey
+    level of the ground around its ink."""
     import cv2
     import numpy as np
 
     (x0, y0), (x1, y1), _, (x3, y3) = corners
     width, height = math.hypot(x1 - x0, y1 - y0), math.hypot(x3 - x0, y3 - y0)
     if width < 2 or height < 2:
-        return height, 255.0
+        return height, width, 255.0
     source = np.float32([[x0, y0], [x1, y1], [x3, y3]])
     target = np.float32([[0, 0], [width, 0], [0, height]])
     crop = cv2.warpAffine(image, cv2.getAffineTransform(source, target), (round(width), round(height)),
                           flags=cv2.INTER_LINEAR, borderValue=255)
     _, ink = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     ground = float(np.median(crop[ink == 0])) if (ink == 0).any() else 255.0
-    rows = np.flatnonzero(ink.sum(axis=1) >= 2)
-    return (float(rows[-1] - rows[0] + 1) if rows.size else height), ground
+    rows, columns = np.flatnonzero(ink.sum(axis=1) >= 2), np.flatnonzero(ink.sum(axis=0) >= 2)
+    if not rows.size:
+        return height, width, ground
+    return float(rows[-1] - rows[0] + 1), float(columns[-1] - columns[0] + 1), ground
+
+
+def font_size(text: str, ink_height: float, ink_width: float) -> float:
+    """The font size, in points, of a line of ``text`` whose ink is ``ink_height`` by ``ink_width`` points. Chinese
+    characters all advance one em, so a line that is mostly Chinese is measured along its length (its ink height
+    depends on which characters it holds, more so in a short heading); other lines by their height against the
+    glyphs they hold (:func:`ink_span`)."""
+    wide = sum(1 for char in text if is_cjk(char))
+    if wide >= 2 and 2 * wide >= len(text.replace(" ", "")):
+        ems = sum(1.0 if is_cjk(char) else _ADVANCES.get(char, _LATIN_ADVANCE) for char in text.strip())
+        return ink_width / max(ems - _SIDE_BEARINGS, 1.0)
+    return ink_height / ink_span(text)
 
 
 def ink_span(text: str) -> float:

@@ -40,8 +40,8 @@ _MIN_SKEW = 0.05
 """Degrees below which a scan is taken as straight."""
 _SPACED_NUMBER = re.compile(r"(?<=\d)(?: \. ?|\. )(?=\d)")
 """A space OCR puts next to the dot of a section number ("1. 2" for "1.2")."""
-_GLUED_NUMBER = re.compile(rf"^(\d{{1,3}}(?:\.\d{{1,3}})*)(?=[{HAN}])")
-"""A section number OCR glues to a Chinese title ("2线性代数")."""
+_GLUED_NUMBER = re.compile(rf"^(\d{{1,3}}(?:\.\d{{1,3}})+|\d{{1,3}}(?=[{HAN}]))(?=[A-Za-z{HAN}])")
+"""A section number OCR glues to its title ("2线性代数", "2.5.4Python控制流")."""
 
 
 @dataclass(frozen=True)
