@@ -384,3 +384,25 @@ def build_unreadable_scan(text_pdf: Path, path: Path) -> Path:
     doc.save(path)
     doc.close()
     return path
+
+
+TWO_COLUMN_LEFT = (
+    "Gradient descent moves the parameters a small step against the gradient of the loss. The step size is "
+    "called the learning rate."
+)
+TWO_COLUMN_RIGHT = "梯度下降每一步都沿着损失函数梯度的反方向更新参数。步长叫做学习率，太大会发散，太小则收敛很慢。"
+
+
+def build_two_columns(path: Path) -> Path:
+    """Write one page in two columns under a heading across both: an English paragraph on the left, a Chinese
+    one on the right, their baselines aligned, the page number at the foot."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=WIDTH, height=HEIGHT)
+    PageWriter(page, BODY_TOP, LEFT, RIGHT, font="hebo").heading("3 Optimisation", 16)
+    middle = (LEFT + RIGHT) / 2
+    PageWriter(page, BODY_TOP + 40, LEFT, middle - 12, font="helv", body_size=BODY_SIZE).paragraph(TWO_COLUMN_LEFT)
+    PageWriter(page, BODY_TOP + 40, middle + 12, RIGHT, font=CJK, body_size=BODY_SIZE).paragraph(TWO_COLUMN_RIGHT)
+    page.insert_text(((LEFT + RIGHT) / 2, FOOTER_Y), "7", fontname="helv", fontsize=9)
+    doc.save(path)
+    doc.close()
+    return path

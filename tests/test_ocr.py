@@ -15,7 +15,16 @@ from pathlib import Path
 import pymupdf
 import pytest
 from fakes import FakeRecogniser, recogniser_for
-from pdf_factory import ENGLISH_SECTIONS, SCAN_DPI, build_mixed, build_scan, build_unreadable_scan
+from pdf_factory import (
+    ENGLISH_SECTIONS,
+    SCAN_DPI,
+    TWO_COLUMN_LEFT,
+    TWO_COLUMN_RIGHT,
+    build_mixed,
+    build_scan,
+    build_two_columns,
+    build_unreadable_scan,
+)
 
 from bookqa.config import Settings
 from bookqa.errors import InvalidPDFError, SettingsError
@@ -239,3 +248,12 @@ def test_the_page_image_of_a_scan_is_highlighted_from_its_recognised_lines(engli
     assert len(rows) == 3 and {round(q.ul.y) for q in quads} == {round(r.y0) for r in rows}
     plain = render_page_png(english_scan, 1, zoom=1.0)
     assert render_page_png(english_scan, 1, zoom=1.0, highlight=[chunk.text], lines=lines) != plain
+
+
+def test_a_two_column_scan_reads_column_by_column(tmp_path):
+    text = build_two_columns(tmp_path / "columns.pdf")
+    scan = build_scan(text, tmp_path / "columns-scan.pdf")
+    book = _ingest(scan, tmp_path, recogniser_for(text, scan, SCAN_DPI))
+    (chunk,) = book.chunks
+    assert chunk.section_path == ("3 Optimisation",)
+    assert chunk.text == f"3 Optimisation\n{TWO_COLUMN_LEFT}\n{TWO_COLUMN_RIGHT}"

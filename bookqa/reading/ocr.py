@@ -26,7 +26,7 @@ import pymupdf
 from bookqa.config import OcrMode, Settings
 from bookqa.reading.layout import PageLayout
 from bookqa.reading.page_cache import PageCache
-from bookqa.text import format_duration, is_cjk
+from bookqa.text import format_duration, is_cjk, is_han
 
 if TYPE_CHECKING:  # numpy, OpenCV and onnxruntime load with the first page to recognise
     import numpy as np
@@ -51,7 +51,7 @@ NO_TEXT_FOUND = "no text found by OCR"
 DAMAGED_IMAGE = "damaged image"
 """Why a recognised page has no lines (reasons for pages left out)."""
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 _CJK_EXTENT = (0.84, -0.08)
 _BRACKET_EXTENT = (0.75, -0.22)
 _TALL, _X_HEIGHT, _LOW_MARK, _DESCENDER, _COMMA = 0.70, 0.48, 0.35, -0.21, -0.12
@@ -67,6 +67,8 @@ _ADVANCES = {" ": 0.25, ".": 0.28, ",": 0.28, ":": 0.28, ";": 0.28, "'": 0.25, "
 beside Chinese is the gap typesetters leave), to measure a mostly Chinese line along its length."""
 _SIDE_BEARINGS = 0.1
 """What the first and the last glyph of a line leave blank of their advances, in ems."""
+_PUNCTUATION_BLANK = 0.6
+"""What a full-width punctuation mark ending (or opening) a line leaves blank of its em ("。" inks its left part)."""
 _BLANK_INK = 0.001
 """A page image with less than this share of dark pixels is a blank scan."""
 
@@ -489,8 +491,10 @@ def font_size(text: str, ink_height: float, ink_width: float) -> float:
     depends on which characters it holds, more so in a short heading); other lines by their height against the
     glyphs they hold (:func:`ink_span`)."""
     wide = sum(1 for char in text if is_cjk(char))
+    text = text.strip()
     if wide >= 2 and 2 * wide >= len(text.replace(" ", "")):
-        ems = sum(1.0 if is_cjk(char) else _ADVANCES.get(char, _LATIN_ADVANCE) for char in text.strip())
+        ems = sum(1.0 if is_cjk(char) else _ADVANCES.get(char, _LATIN_ADVANCE) for char in text)
+        ems -= sum(_PUNCTUATION_BLANK for char in (text[0], text[-1]) if is_cjk(char) and not is_han(char))
         return ink_width / max(ems - _SIDE_BEARINGS, 1.0)
     return ink_height / ink_span(text)
 
