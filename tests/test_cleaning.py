@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pdf_factory import CODE_LINES, FOOTNOTE_URL, RUNNING_HEAD
 
-from bookqa.reading.cleaning import code_rows, find_noise, is_contents_page, looks_like_code, printed_page_labels, title_kind
+from bookqa.reading.cleaning import code_rows, find_noise, is_contents_page, looks_like_code, title_kind
 from bookqa.reading.layout import PageLayout, Row, read_layouts
 from bookqa.reading.pdf import open_pdf
 
@@ -109,17 +109,3 @@ def test_a_contents_page_without_dot_leaders_is_recognised() -> None:
              "may still deviate from its expected value.", "Next, we can impose the assumption 2"]
     assert not is_contents_page(_page(4, [(text, 60 + 20 * i) for i, text in enumerate(prose)]))
 
-
-def test_printed_page_numbers_label_a_book_without_a_label_table() -> None:
-    printed = ["", "ii", "1", "2", "", "4", "- 5 -", ""]  # a title page, roman front matter, a chapter opening unnumbered
-    pages = [
-        _page(n, [(f"Body text of page {'abcdefgh'[n - 1]}.", 120)] + ([(label, 770)] if label else []))
-        for n, label in enumerate(printed, start=1)
-    ]
-    labels = [layout.label for layout in printed_page_labels(pages, find_noise(pages))]
-    assert labels == ["1", "ii", "1", "2", "3", "4", "5", "6"]
-
-
-def test_page_numbers_that_do_not_run_in_order_label_nothing() -> None:
-    pages = [_page(n, [(f"Body text of page {'abcd'[n - 1]}.", 120), (label, 770)]) for n, label in enumerate(["7", "3", "12", "5"], 1)]
-    assert [layout.label for layout in printed_page_labels(pages, find_noise(pages))] == ["1", "2", "3", "4"]

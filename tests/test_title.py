@@ -46,3 +46,5 @@ def test_a_title_set_over_two_lines_is_read_whole_and_a_book_without_text_is_nam
     pages = [_page(1, [("深度学习", 26, 200), ("入门与实践", 26, 232), ("张三 著", 12, 300)])]
     assert book_title("", pages, "dl.pdf") == "深度学习 入门与实践"
     assert book_title("", [_page(1, [])], "uploads/notes.pdf") == "notes"
+    # the first section starts on the first page: its largest text is that section's heading, not a title
+    assert book_title("", [_page(1, [("1 Introduction", 20, 100), ("Body text.", 10, 140)])], "scan.pdf", 1) == "scan"

@@ -12,7 +12,6 @@ index, nor does a reference list printed under its own heading at a chapter's en
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ _PAGE_NUMBER = re.compile(
 _DOT_LEADER = re.compile(r"(?:\.\s*){4,}|…{2,}|(?:·\s*){4,}|_{5,}")
 _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)$", re.IGNORECASE)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
-_FIRST_NUMBER = re.compile(r"\d{1,4}")
-_ROMAN_LABEL = re.compile(r"[ivxlcdm]{1,7}", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
 _PAGE_REF = r"(?:\d{1,4}(?:\s*[-–]\s*\d{1,4})?|[ivxlc]{1,6})"
@@ -45,6 +42,10 @@ _MOST_PAGES = 0.5
 _INDEX_SHARE = 0.5
 """A page in the back half of a book where this share of lines are entries with page numbers is an index page
 (after an index page, or under an index title, 0.3 will do)."""
+_OCR_FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s+\S")
+"""On a page read by OCR the mark stands apart ("7 https://…"): OCR sees no superscript, and its size estimate
+cannot tell a small footnote from a code line ("32.0") as the text layer can."""
+
 
 @dataclass(frozen=True)
 class BodyRow:
@@ -187,38 +188,6 @@ def find_noise(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
     ]
 
 
-def printed_page_labels(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]]) -> list[PageLayout]:
-    """``layouts`` labelled by the page numbers printed on them, for a PDF without a page-label table: where
-    most numbered pages print ``physical - k`` for one ``k`` (front matter unnumbered, say), every page from the
-    first to the last of those is labelled so (a chapter's opening page that prints none too); a page printed
-    with a roman numeral keeps it; other pages keep their physical number."""
-    printed: dict[int, str] = {}
-    offsets: Counter[int] = Counter()
-    for layout, page_noise in zip(layouts, noise):
-        for i in sorted(page_noise):
-            text = layout.rows[i].text
-            if _PAGE_NUMBER.match(text):
-                number = _FIRST_NUMBER.search(text)
-                printed[layout.number] = number.group() if number else _ROMAN_LABEL.search(text).group().lower()
-                if number:
-                    offsets[layout.number - int(number.group())] += 1
-                break
-    if not offsets:
-        return list(layouts)
-    offset, count = offsets.most_common(1)[0]
-    if count < max(3, sum(offsets.values()) // 2):
-        return list(layouts)
-    run = [n for n, label in printed.items() if label.isdigit() and n - int(label) == offset]
-    first, last = min(run), max(run)
-
-    def label(number: int) -> str:
-        if first <= number <= last or (number > last and number - offset >= 1 and number not in printed):
-            return str(number - offset)
-        return printed.get(number, str(number)) if not printed.get(number, "").isdigit() else str(number)
-
-    return [dataclasses.replace(layout, label=label(layout.number)) for layout in layouts]
-
-
 def running_title_rows(layouts: Sequence[PageLayout], outline: Outline, noise: Sequence[frozenset[int]]) -> list[frozenset[int]]:
     """Per page, the rows in the top or bottom margin, no larger than the body text, that repeat a section's
     title ("7.6. Algorithms", "Chapter 0. Preface"): running heads, even on a page where nothing else marks
@@ -322,13 +291,18 @@ def _band_bottom(layout: PageLayout, band: list[int]) -> float:
 
 
 def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
-    """Small-print rows in the lower part of the page that start with a footnote number, and what follows."""
+    """Small-print rows in the lower part of the page that start with a footnote number, and what follows, when
+    nothing but small print and the page's foot comes after them (not a small code listing followed by text)."""
     rows = layout.rows
     ordered = sorted(range(len(rows)), key=lambda i: rows[i].y0)
+    foot = (1 - MARGIN_ZONE) * layout.height
     for position, i in enumerate(ordered):
         row = rows[i]
-        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and _FOOTNOTE_START.match(row.text):
-            return {j for j in ordered[position:] if rows[j].size <= 0.9 * body_size}
+        start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and start.match(row.text):
+            below = ordered[position:]
+            if all(rows[j].size <= 0.9 * body_size or rows[j].y0 >= foot for j in below):
+                return {j for j in below if rows[j].size <= 0.9 * body_size}
     return set()
 
 
@@ -337,13 +311,15 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
 
 def code_rows(layouts: Sequence[PageLayout], formulas: Sequence[frozenset[int]] | None = None) -> list[frozenset[int]]:
     """Per page, the rows of code listings: set in a monospace font (with the rows next to them that
-    begin in it, like a comment in Chinese), or, for books that use no monospace font, rows that
-    look like Python (``formulas``, per page, rows of display formulas, which a guess never takes)."""
-    if uses_monospace(layouts):
-        return [_monospace_rows(layout.rows) for layout in layouts]
+    begin in it, like a comment in Chinese), or, for books that use no monospace font and for pages read by
+    OCR where none was seen, rows that look like Python (``formulas``, per page, rows of display formulas, which a
+    guess never takes)."""
+    monospace = uses_monospace(layouts)
     formulas = formulas or [frozenset()] * len(layouts)
     return [
-        frozenset(i for i, row in enumerate(layout.rows) if i not in page_formulas and looks_like_code(row.text))
+        _monospace_rows(layout.rows)
+        if monospace and (not layout.ocr or any(row.mono for row in layout.rows))
+        else frozenset(i for i, row in enumerate(layout.rows) if i not in page_formulas and looks_like_code(row.text))
         for layout, page_formulas in zip(layouts, formulas)
     ]
 

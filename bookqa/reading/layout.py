@@ -6,7 +6,9 @@ that is nothing but one such marked word is the label of a link printed as a foo
 is dropped whole.
 Row order is PyMuPDF's reading order, which suits single-column books. A page whose text was drawn out of
 order (PyMuPDF then gives it one character per line, as in some Word exports) is put back in order by
-baseline and position first.
+baseline and position first. Pages without a text layer get their rows from OCR
+(:mod:`bookqa.reading.ocr_layout`): the same records, with a recognition confidence and sizes estimated from
+the printed lines' height.
 
 A font is monospaced when its name or flags say so, or when every span the book sets in it advances by the
 same width per character (code fonts embedded under names like "F53"); rows of code on one baseline (a
@@ -65,6 +67,7 @@ class Row:
     Latin letters in other fonts (a code comment in Chinese). ``spans``: per span, its font, width, whether its
     font is known to be monospaced, whether it holds Latin letters and whether it is only punctuation (what
     ``mono`` is judged on: a prose line that ends on inline code ends on punctuation in the text font).
+    ``confidence``: for a line read by OCR, how sure the recogniser is of its text (0-1); None for the text layer.
     """
 
     text: str
@@ -77,6 +80,7 @@ class Row:
     mono: bool = False
     mono_start: bool = False
     spans: tuple[tuple[str, float, bool, bool, bool], ...] = dataclasses.field(default=(), compare=False, repr=False)
+    confidence: float | None = None
 
     @property
     def height(self) -> float:
@@ -85,7 +89,8 @@ class Row:
 
 @dataclass(frozen=True)
 class PageLayout:
-    """The rows of one page. ``number`` is 1-based and physical; ``label`` the printed page label."""
+    """The rows of one page. ``number`` is 1-based and physical; ``label`` the printed page label.
+    ``ocr``: the rows were recognised from the page's image (it has no usable text layer)."""
 
     number: int
     label: str
@@ -93,6 +98,7 @@ class PageLayout:
     height: float
     rows: tuple[Row, ...]
     has_images: bool = False
+    ocr: bool = False
 
 
 def read_layouts(doc: pymupdf.Document, progress: Progress | None = None) -> list[PageLayout]:

@@ -14,7 +14,7 @@ from bookqa.reading.titles import is_unnumbered_matter, title_key
 from bookqa.text import normalize_chars
 
 TITLE_PAGES = 5
-"""The title is looked for on this many first pages (fewer when the outline's first section starts earlier)."""
+"""The title is looked for on this many first pages (only those before the first section)."""
 
 _PRODUCER_PREFIX = re.compile(r"^(?:microsoft\s+\w+|wps\s*\w*|untitled)\s*[-–—:]\s*", re.IGNORECASE)
 _FILE_NAME = re.compile(r"\.(?:docx?|pdf|tex|dvi|ps|indd|rtf|odt|pages|txt|html?|md|pptx?|xlsx?)$|[\\/]", re.IGNORECASE)
@@ -25,15 +25,16 @@ _MAX_TITLE = 120
 
 def book_title(metadata_title: str, layouts: Sequence[PageLayout], file_name: str, first_section_page: int | None = None) -> str:
     """The book's name: ``metadata_title`` when it is a real title, else the largest text on the first pages
-    before the first section (rows of one size that follow each other make one title), else ``file_name``'s stem.
+    before the first section (rows of one size that follow each other make one title), else ``file_name``'s stem
+    (a book whose first section starts on its first page has no title page: its largest text is a heading).
 
     ``file_name``: the PDF's name (an upload's own name), which a real title is not.
     """
     title = " ".join(normalize_chars(metadata_title or "").split())
     if is_real_title(title, file_name):
         return title
-    last = min(TITLE_PAGES, first_section_page or TITLE_PAGES, len(layouts))
-    printed = title_page_text(layouts[: max(last, 1)])
+    before = TITLE_PAGES if first_section_page is None else min(TITLE_PAGES, first_section_page - 1)
+    printed = title_page_text(layouts[:before])
     return printed or _stem(file_name)
 
 
