@@ -60,24 +60,20 @@ def _ingest(factory, folder: Path, name: str) -> Ingested:
     return ingest_pdf(factory(folder / name), name.split(".")[0], Settings())
 
 
-@pytest.fixture(scope="module")
-def spans_book(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
-    return _ingest(build_spans_book, tmp_path_factory.mktemp("layouts"), "lecture-notes.pdf")
+def _book(factory, name: str, fixture: str):
+    """A module fixture: the book ``factory`` writes, ingested as ``name``."""
+
+    @pytest.fixture(scope="module", name=fixture)
+    def book(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
+        return _ingest(factory, tmp_path_factory.mktemp("layouts"), name)
+
+    return book
 
 
-@pytest.fixture(scope="module")
-def python_book(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
-    return _ingest(build_python_book, tmp_path_factory.mktemp("layouts"), "smallpython2.pdf")
-
-
-@pytest.fixture(scope="module")
-def word_manual(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
-    return _ingest(build_word_manual, tmp_path_factory.mktemp("layouts"), "手册.pdf")
-
-
-@pytest.fixture(scope="module")
-def furniture_book(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
-    return _ingest(build_furniture_book, tmp_path_factory.mktemp("layouts"), "stats.pdf")
+spans_book = _book(build_spans_book, "lecture-notes.pdf", "spans_book")
+python_book = _book(build_python_book, "smallpython2.pdf", "python_book")
+word_manual = _book(build_word_manual, "手册.pdf", "word_manual")
+furniture_book = _book(build_furniture_book, "stats.pdf", "furniture_book")
 
 
 def _chunks(book: Ingested, number: str, kind: ChunkKind = ChunkKind.PROSE) -> list[Chunk]:
