@@ -336,8 +336,8 @@ def hit_detail(hit: Hit, book: Book, query: str) -> None:
                  anchor=False)
     st.caption(escape_markdown(" > ".join(path)))
     text_column, page_column = st.columns(2)
-    if hit.chunk.kind == ChunkKind.CODE:
-        text_column.code(hit.chunk.text, language="python")
+    if hit.chunk.kind != ChunkKind.PROSE:  # code, or a formula's symbols in extraction order: shown as set
+        text_column.code(hit.chunk.text, language="python" if hit.chunk.kind == ChunkKind.CODE else None)
     else:
         assert book.retriever is not None
         text_column.markdown(highlighted(hit.chunk.text, query, book.retriever.tokenizer))
