@@ -400,10 +400,8 @@ FURNITURE_1 = "概率论研究随机现象的规律。"
 FURNITURE_1_1 = "期望是随机变量取值的加权平均。平方误差可以定义为以下公式："
 FURNITURE_1_1_AFTER = "其中n是样本数。常数不会带来本质的差别。"
 FORMULA_ROWS = (("L(w, b) =", 150, 0, BODY), ("1", 208, -6, BODY), ("n", 208, 8, BODY), ("n", 222, -10, 7),
-                ("X", 220, 0, BODY), ("i=1", 219, 12, 7), ("l(i)(w, b)", 236, 0, BODY),
-                ("W := argmin", 150, 26, BODY), ("w", 178, 36, 7), ("L(w, b)", 206, 26, BODY))
-"""A display formula as real PDFs extract it: one short line per symbol group (text, x, y offset, size); its
-second line names an operator (a word among symbols)."""
+                ("X", 220, 0, BODY), ("i=1", 219, 12, 7), ("l(i)(w, b)", 236, 0, BODY))
+"""A display formula as real PDFs extract it: one short line per symbol group (text, x, y offset, size)."""
 EQUATION_NUMBER = "(1.1.1)"
 FURNITURE_1_2 = "方差衡量随机变量偏离期望的程度。"
 FURNITURE_REFERENCES = ("[1] 张三. 概率论基础. 北京: 示例出版社, 2020.", "[2] 李四. 统计学导论. 上海: 示例出版社, 2019.")
@@ -437,7 +435,7 @@ def build_furniture_book(path: Path) -> Path:
         page.insert_text((x, y + dy), text, fontname=LATIN, fontsize=size)
     width = pymupdf.get_text_length(EQUATION_NUMBER, fontname=LATIN, fontsize=BODY)
     page.insert_text((RIGHT - width, y), EQUATION_NUMBER, fontname=LATIN, fontsize=BODY)
-    writer.y = y + 58
+    writer.y = y + 34
     writer.paragraph(FURNITURE_1_1_AFTER)
 
     page = pages[2]

@@ -363,8 +363,6 @@ def looks_like_code(text: str) -> bool:
 
 
 _MATH_SYMBOL = re.compile(r"[=+×÷·∑∏∫√∂∇∈∉⊂⊆∪∩≤≥≈≠≡←→↦⇒⊤⊥∞^|<>±∓∗∼∝−]|[\u0370-\u03ff]")
-_RELATION = re.compile(r"[=≤≥≈≠≡←↦⇒∈⊆⊂]")
-"""A relation: a short line with one is mathematics whatever its words, which name operators (argmin, log)."""
 _EQUATION_NUMBER = re.compile(r"^\(\d{1,3}(?:\.\d{1,3}){0,3}[a-z]?\)$")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _FRAGMENT = 24
@@ -399,8 +397,8 @@ def formula_rows(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]],
 
 
 def _math_strength(text: str) -> int:
-    """2 for a line of mathematics (a symbol, an equation number, few words; a short one with a relation whatever
-    its words), 1 for a short fragment without words that may belong to a formula, 0 for words."""
+    """2 for a line of mathematics (a symbol, an equation number, few words), 1 for a short fragment without
+    words that may belong to a formula, 0 for words."""
     text = text.strip()
     if has_han(text):
         return 0
@@ -408,7 +406,7 @@ def _math_strength(text: str) -> int:
         return 2
     chars = len("".join(text.split()))
     in_words = sum(len(word) for word in _WORD.findall(text))
-    if 2 * in_words > chars and not (chars <= _FRAGMENT and _RELATION.search(text)):  # "F := argmin", "= log"
+    if 2 * in_words > chars:
         return 0
     if _MATH_SYMBOL.search(text):
         return 2
