@@ -1,8 +1,7 @@
-"""Overview: the selected book at a glance, its passages per chapter, and the library (rebuild, remove)."""
+"""Overview: the selected book at a glance, its passages per chapter, and the library (rename, rebuild, remove)."""
 
 import streamlit as st
 
-from bookqa.errors import BookQAError
 from bookqa.text import escape_markdown
 from bookqa.ui import components, resources, state
 
@@ -37,10 +36,14 @@ if book is not None:  # else the error said why, and the library below offers th
 st.subheader("Library", anchor=False)
 for item in manifests:
     with st.container(border=True):
-        info, rebuild, remove = st.columns([4, 1, 1], vertical_alignment="center")
+        info, rename, rebuild, remove = st.columns([4, 1, 1, 1], vertical_alignment="center")
         state_text = "" if item.vectors_ready else f" · {escape_markdown(item.vector_state())}"
         info.markdown(f"**{escape_markdown(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
                       f"{item.embedding_model} · built {escape_markdown(item.built_at[:16].replace('T', ' '))}{state_text}")
+        with rename.popover("Rename", icon=":material/edit:", width="stretch"):
+            name = st.text_input("Name", value=item.title, key=f"name-{item.book_id}")
+            if st.button("Save the name", key=f"rename-{item.book_id}", type="primary"):
+                components.change_library(lambda: library.rename(item.book_id, name), f"Renamed to {name.strip()}.")
         if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
                     item.book_id, progress=progress, vectors=False)):
@@ -48,11 +51,4 @@ for item in manifests:
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
-                try:
-                    library.remove(item.book_id)
-                except BookQAError as error:
-                    components.show_error(error)
-                else:
-                    resources.forget_books()
-                    state.notify(f"Removed {item.title}.")
-                    st.rerun()
+                components.change_library(lambda: library.remove(item.book_id), f"Removed {item.title}.")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bookqa index | list | search | outline | page | eval | ask``.
+"""Command line: ``python -m bookqa index | list | rename | search | outline | page | eval | ask``.
 
 BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
 Errors a user can meet print one message with what to do, and exit with status 2.
@@ -84,6 +84,15 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print(f"The library at {settings.books_dir} is empty. Add a book: python -m bookqa index BOOK.pdf")
     for m in manifests if not args.json else []:
         print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model}): {library.state(m)}")
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library.store import Library
+
+    library = Library(settings)
+    manifest = library.rename(_require(library, args.book).book_id, args.title)
+    print(f"{manifest.book_id}: now called {manifest.title!r}")
     return 0
 
 
@@ -342,8 +351,10 @@ def _print_manifest(m: Any) -> None:
     print(f"title     {m.title}")
     print(f"pages     {m.page_count}")
     print(f"sections  {m.sections}")
-    print(f"chunks    {m.chunks} ({m.chunks - m.code_chunks} prose, {m.code_chunks} code)")
+    print(f"chunks    {m.chunks} ({m.code_chunks} code)")
     print(f"left out  {len(m.left_out)} pages" + "".join(f"; {r}: {_ranges(p)}" for r, p in reasons.items()))
+    if m.left_out_parts:
+        print(f"          parts of {len(m.left_out_parts)} pages: " + ", ".join(f"{p} ({r})" for p, r in sorted(m.left_out_parts.items())))
     if m.vectors_ready:
         print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions, {m.embedding_backend})")
         if m.encoded:
@@ -478,6 +489,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("list", cmd_list, "List the books in the library.")
     p.add_argument("--json", action="store_true")
+
+    p = command("rename", cmd_rename, "Give a book another name (how the list and the app show it; nothing is rebuilt).")
+    p.add_argument("book", help="a book id (or a unique prefix of one) from python -m bookqa list")
+    p.add_argument("title", help="the new name")
 
     p = command("search", cmd_search, "Search a book: a ranked list of passages with pages, sections and scores.")
     p.add_argument("book", help="a PDF path (indexed on first use) or a book id")

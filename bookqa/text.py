@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Iterator, Sequence
+from typing import Collection, Iterator, Sequence
 
 from bookqa.types import Language
 
@@ -52,6 +52,9 @@ _AFTER_NFKC = str.maketrans(
     }
 )
 
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\U000f0000-\U0010ffff]")
+"""Control characters (all but tab and newline) and the supplementary private-use planes: never text."""
+
 _HAN_CHAR = re.compile(f"[{HAN}]")
 _WIDE_CHAR = re.compile(f"[\u2e80-\u33ff{HAN}\uff00-\uffef]")
 """A wide character: Han, CJK radicals, punctuation and kana, full-width forms."""
@@ -61,6 +64,17 @@ _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|fig|figs|eq|eqs|n
 _LINE_START_MARKUP = re.compile(r"^([ \t]*)([#>+\-*]|\d+[.)])(?=\s|$)", re.MULTILINE)
 """What Markdown reads as a block at a line start: a heading, a quote, a list item."""
 _FOOTNOTE_LINE = re.compile(r"^[ \t]*(\d{1,3})[ \t]+(?:https?://|www\.)\S*[ \t]*(?:\n|$)", re.MULTILINE)
+_HYPHENATED = re.compile(r"(?<![\w-])[^\W\d_]+(?:-[^\W\d_]+)+(?![\w-])")
+_WORD_BEFORE_HYPHEN = re.compile(r"([^\W\d_]+)-$")
+_WORD_START = re.compile(r"[^\W\d_]+")
+_URL_SCHEME = re.compile(r"\b(https?|ftp)\s*:\s*//")
+_URL_TOKEN = re.compile(r"\s*(\S+)")
+_URL_AT_END = re.compile(r"(?:\b(?:https?|ftp):(?://\S*)?|\bwww\.\S*)$")
+_LONGEST_URL = 300
+_URL_JOINERS = frozenset("./_#?=&~-:")
+"""Characters after which a spaced-out URL goes on."""
+_URL_CLOSERS = frozenset(".,;:)!?")
+_LONE_PUNCTUATION = re.compile(r"[.,;:)!?]+")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _INLINE_MARKUP = re.compile(r"[\\`*\[\]<>$~|]|(?<![^\W_])_|_(?![^\W_])|:(?=[A-Za-z])")
 """What Markdown (with Streamlit's extensions) reads as markup inside a line: emphasis, code, links, HTML, LaTeX,
@@ -68,15 +82,15 @@ strikethrough, tables, ``:red[...]``/``:icon:`` directives; an underscore betwee
 
 
 def normalize_chars(s: str) -> str:
-    """Character repairs only: NFKC (keeping full-width CJK punctuation), radicals, hyphens; invisible
-    marks and private-use glyphs dropped.
+    """Character repairs only: NFKC (keeping full-width CJK punctuation; ligatures such as "ﬁ" expanded),
+    radicals, hyphens; invisible marks, control characters (tab and newline kept) and private-use glyphs dropped.
 
     Lines and spacing are kept, so this suits code and page text. Idempotent.
     """
     if s.isascii():
-        return s
+        return _DROPPED.sub("", s) if _DROPPED.search(s) else s
     s = unicodedata.normalize("NFKC", s.translate(_PROTECT))
-    return s.translate(_AFTER_NFKC)
+    return _DROPPED.sub("", s.translate(_AFTER_NFKC))
 
 
 def normalize_text(s: str) -> str:
@@ -88,7 +102,7 @@ def normalize_text(s: str) -> str:
     paragraphs; the result has one paragraph per line and no surrounding whitespace.
     """
     s = _drop_footnotes(normalize_chars(s))
-    paragraphs = (join_lines(p.split("\n"))[0] for p in _PARAGRAPH_BREAK.split(s))
+    paragraphs = (repair_urls(join_lines(p.split("\n"))[0]) for p in _PARAGRAPH_BREAK.split(s))
     return "\n".join(p for p in paragraphs if p)
 
 
@@ -98,22 +112,62 @@ def escape_inline_markdown(text: str) -> str:
     return _INLINE_MARKUP.sub(lambda match: "\\" + match.group(), text)
 
 
-def join_lines(lines: Sequence[str]) -> tuple[str, list[int]]:
+def join_lines(lines: Sequence[str], hyphenated: Collection[str] = ()) -> tuple[str, list[int]]:
     """Join the printed lines of one paragraph into a single line.
 
-    Whitespace inside each line is collapsed. Returns the text and, for each input line, the offset in
-    the text where it begins (a dropped empty line begins where the next one does).
+    Whitespace inside each line is collapsed. A word hyphenated at a line end is rejoined ("estab-" + "lished"),
+    unless the hyphenated form is one the book prints inside its lines: ``hyphenated`` holds such compounds in
+    lower case ("problem-solving"). A URL broken at a line end is joined without a space. Returns the text and,
+    for each input line, the offset in the text where it begins (a dropped empty line begins where the next one
+    does).
     """
     text = ""
     starts: list[int] = []
     for line in lines:
         line = " ".join(line.split())
         if text and line:
-            drop, separator = _joint(text, line)
+            drop, separator = _joint(text, line, hyphenated)
             text = text[: len(text) - drop] + separator
         starts.append(len(text))
         text += line
     return text, starts
+
+
+def hyphenated_words(text: str) -> set[str]:
+    """The hyphenated compounds printed inside the lines of ``text`` (lower case): the hyphens to keep when
+    the same words are split at a line end."""
+    return {match.group().lower() for match in _HYPHENATED.finditer(text)}
+
+
+def repair_urls(text: str) -> str:
+    """URLs whose pieces extraction spaced out ("http: // example. com/ code/ a_ b. py .") joined again
+    ("http://example.com/code/a_b.py."); a URL printed without spaces is left as it is."""
+    if "//" not in text:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for match in _URL_SCHEME.finditer(text):
+        if match.start() < position:
+            continue
+        end = match.end()
+        if " " not in match.group() and not text[end : end + 1].isspace():
+            continue
+        tokens = _URL_TOKEN.finditer(text, end)
+        url, stop = match.group(1) + "://", end
+        for token in tokens:
+            piece = token.group(1)
+            glued = url.endswith("://") or (url[-1] in _URL_JOINERS and piece[0] not in _URL_CLOSERS and not (
+                url[-1] == "." and piece[0].isupper()))
+            if glued:
+                url, stop = url + piece, token.end()
+            elif _URL_CLOSERS.issuperset(piece[:1]) and _LONE_PUNCTUATION.fullmatch(piece):
+                url, stop = url + piece, token.end()
+                break
+            else:
+                break
+        pieces += [text[position : match.start()], url]
+        position = stop
+    return "".join(pieces) + text[position:] if pieces else text
 
 
 def escape_markdown(text: str) -> str:
@@ -127,6 +181,11 @@ def escape_markdown(text: str) -> str:
 def is_cjk(char: str) -> bool:
     """True for wide characters: CJK ideographs, radicals, kana and full-width or CJK punctuation."""
     return bool(_WIDE_CHAR.match(char))
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds at least one wide character (:func:`is_cjk`)."""
+    return _WIDE_CHAR.search(text) is not None
 
 
 def is_han(char: str) -> bool:
@@ -191,12 +250,19 @@ def format_duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
-def _joint(left: str, right: str) -> tuple[int, str]:
+def _joint(left: str, right: str, hyphenated: Collection[str] = ()) -> tuple[int, str]:
     """How to join two lines: characters to drop from the end of ``left`` and the separator."""
     last, first = left[-1], right[0]
     if last == "-" and len(left) > 1 and left[-2].isalpha() and not is_cjk(left[-2]):
-        return (1, "") if first.islower() else (0, "")
+        if not first.islower():
+            return 0, ""
+        head, tail = _WORD_BEFORE_HYPHEN.search(left), _WORD_START.match(right)
+        compound = f"{head.group(1)}-{tail.group()}".lower() if head and tail else ""
+        return (0, "") if compound in hyphenated else (1, "")
     if is_cjk(last) or is_cjk(first):
+        return 0, ""
+    url_goes_on = first == "/" or (last in _URL_JOINERS and (last != "." or first.islower() or first.isdigit()))
+    if url_goes_on and _URL_AT_END.search(left[-_LONGEST_URL:]):
         return 0, ""
     return 0, " "
 

@@ -144,10 +144,12 @@ class Section:
 
 
 class ChunkKind(Choice):
-    """What a chunk holds: running text, or lines of a code listing."""
+    """What a chunk holds: running text, lines of a code listing, or display formulas (kept whole, never quoted
+    as an answer)."""
 
     PROSE = "prose"
     CODE = "code"
+    FORMULA = "formula"
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class Chunk:
     ``page_start``/``page_end``: 1-based physical pages the text spans (inclusive).
     ``section_path``: display titles from the chapter down to the chunk's own section.
     ``section_number``: number of the deepest numbered section on the path ("7.7.2"), or None.
-    ``kind``: prose or code.
+    ``kind``: prose, code or formula.
     """
 
     id: str

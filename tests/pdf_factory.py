@@ -129,25 +129,28 @@ def _margins(page: pymupdf.Page, running_title: str | None, label: str, header: 
 
 def _kangxi_line(page: pymupdf.Page, y: float) -> None:
     """Writes KANGXI_RAW so that its text layer holds the Kangxi radicals U+2F79 and U+2F12, as the
-    official d2l-zh PDF does: "X" and "Y" in Times-Roman, whose ToUnicode map is rewritten below."""
+    official d2l-zh PDF does: "X" and "Y" in Times-Roman, whose ToUnicode map :func:`map_glyphs` rewrites."""
     x = LEFT
     for text, font in (("神经", CJK), ("X", "tiro"), ("络的学习能", CJK), ("Y", "tiro"), ("很强。", CJK)):
         page.insert_text((x, y), text, fontname=font, fontsize=BODY_SIZE)
         x += pymupdf.get_text_length(text, fontname=font, fontsize=BODY_SIZE)
 
 
-def _map_times_to_kangxi(doc: pymupdf.Document, page: pymupdf.Page) -> None:
+def map_glyphs(doc: pymupdf.Document, page: pymupdf.Page, font_name: str, mapping: dict[str, int]) -> None:
+    """Rewrite the ToUnicode map of ``font_name`` on ``page`` so that the glyphs of ``mapping``'s characters
+    extract as the given code points (a Kangxi radical, a ligature), as real PDFs' text layers do."""
+    pairs = " ".join(f"<{ord(char):02X}> <{code:04X}>" for char, code in mapping.items())
     cmap = (
-        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /KangxiTest def /CMapType 2 def\n"
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Glyphs def /CMapType 2 def\n"
         b"1 begincodespacerange <00> <FF> endcodespacerange\n"
-        b"2 beginbfchar <58> <2F79> <59> <2F12> endbfchar\n"
-        b"endcmap CMapName currentdict /CMap defineresource pop end end"
+        + f"{len(mapping)} beginbfchar {pairs} endbfchar\n".encode()
+        + b"endcmap CMapName currentdict /CMap defineresource pop end end"
     )
     stream = doc.get_new_xref()
     doc.update_object(stream, "<<>>")
     doc.update_stream(stream, cmap)
     for xref, _, _, name, *_ in page.get_fonts():
-        if name == "Times-Roman":
+        if name == font_name:
             doc.xref_set_key(xref, "ToUnicode", f"{stream} 0 R")
 
 
@@ -205,7 +208,7 @@ def build_tiny_book(path: Path) -> Path:
     page.heading("2.1 标量")
     page.paragraph(SCALAR_1)
     _margins(pages[4], "2. 线性代数", "3")
-    _map_times_to_kangxi(doc, pages[4])
+    map_glyphs(doc, pages[4], "Times-Roman", {"X": 0x2F79, "Y": 0x2F12})
 
     page = _writer(pages[5])
     page.paragraph(SCALAR_2)

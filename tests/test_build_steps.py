@@ -194,7 +194,7 @@ def test_two_processes_indexing_the_same_book_build_it_once(settings, tiny_book_
     assert manifest.vectors_ready and manifest.encoded["cached"] == 0
 
 
-def test_a_book_being_built_cannot_be_removed(settings, tiny_book_pdf):
+def test_a_book_being_built_cannot_be_removed_or_renamed(settings, tiny_book_pdf):
     library = Library(settings)
     manifest, _ = library.add(tiny_book_pdf, vectors=False)
     lock = FileLock(settings.data_dir / "locks" / f"{manifest.sha256[:16]}.lock")
@@ -203,8 +203,12 @@ def test_a_book_being_built_cannot_be_removed(settings, tiny_book_pdf):
         assert library.building(manifest) and "(building)" in library.state(manifest)
         with pytest.raises(Exception, match="being indexed"):
             library.remove(manifest.book_id)
+        with pytest.raises(Exception, match="Rename it when its build has finished"):
+            library.rename(manifest.book_id, "Another name")
     finally:
         lock.release()
+    assert library.find(manifest.book_id).title == manifest.title
+    assert library.rename(manifest.book_id, "Another name").title == "Another name"
     library.remove(manifest.book_id)
     assert library.manifests() == []
 

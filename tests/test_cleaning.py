@@ -40,7 +40,7 @@ def _page(number: int, rows: list[tuple[str, float]], height: float = 800) -> Pa
 
 def test_margin_rows_are_peeled_only_while_they_look_like_running_heads() -> None:
     pages = [
-        _page(n, [(f"A Book Title {n}", 30), (f"3.{n} Summary", 60), ("Body text.", 120), (f"- {n} -", 770)])
+        _page(n, [(f"A Book Title {n}", 30), (f"3.{n} Summary", 60), (f"Body text of page {'abcde'[n - 1]}.", 120), (f"- {n} -", 770)])
         for n in range(1, 6)
     ]
     noise = find_noise(pages)
@@ -108,3 +108,4 @@ def test_a_contents_page_without_dot_leaders_is_recognised() -> None:
              "between features x and target y is approximately linear.", "This setup allows that the target value",
              "may still deviate from its expected value.", "Next, we can impose the assumption 2"]
     assert not is_contents_page(_page(4, [(text, 60 + 20 * i) for i, text in enumerate(prose)]))
+

@@ -72,6 +72,19 @@ def test_bad_page_range_is_a_usage_error(env, capsys):
     assert "page range" in capsys.readouterr().err
 
 
+def test_rename_gives_a_book_another_name(env, tiny_book_pdf, capsys):
+    assert main(["index", str(tiny_book_pdf)]) == 0
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    (book,) = json.loads(capsys.readouterr().out)
+    assert main(["rename", book["book_id"][:8], "我的深度学习笔记"]) == 0
+    assert "我的深度学习笔记" in capsys.readouterr().out
+    assert main(["list"]) == 0
+    assert f"{book['book_id']}  我的深度学习笔记  (" in capsys.readouterr().out
+    assert main(["rename", book["book_id"], "  "]) == 2
+    assert "cannot be empty" in capsys.readouterr().err
+
+
 @pytest.fixture(scope="class")
 def indexed(tmp_path_factory, tiny_book_pdf):
     """A library holding the tiny book, indexed once through the CLI with the fake embedder; yields the output of

@@ -54,6 +54,12 @@ def test_code_passages_are_not_quoted_and_limits_hold() -> None:
     assert len({q.hit.chunk.id for q in quotes}) == 2
 
 
+def test_formula_passages_are_never_quoted() -> None:
+    formula = chunk("00013", "DenseNet(x) = [x, f1(x), f2([x, f1(x)])]. (7.7.1)", 269, 269, ("7.7 稠密连接网络（DenseNet）",), kind="formula")
+    quotes = ExtractiveBackend().select(query("DenseNet"), [hit(formula, 1), *densenet_hits()], PAGES)
+    assert quotes and all(q.hit.chunk.kind == "prose" for q in quotes)
+
+
 def test_long_sentences_are_cut() -> None:
     long = chunk("00012", "DenseNet " + "很长的句子" * 100 + "。", 269, 269, ("7.7",))
     (quote,) = ExtractiveBackend().select(query("DenseNet"), [hit(long, 1)], PAGES)

@@ -40,6 +40,13 @@ def test_tokenize_mixes_chinese_and_english(index):
     assert index.tokenizer("？！。，") == []
 
 
+def test_spaces_a_typesetter_puts_between_chinese_and_latin_text_split_no_term(index):
+    for spaced, tight in (("Hessian 矩阵的特征值", "Hessian矩阵的特征值"), ("第1 章 绪论", "第1章绪论"), ("用 GPU 训练 10 轮", "用GPU训练10轮")):
+        assert index.tokenizer(spaced) == index.tokenizer(tight)
+        assert index.tokenizer.terms(spaced) == index.tokenizer.terms(tight)
+    assert index.tokenizer("Hessian 矩阵") == ["hessian", "矩阵"]
+
+
 def test_extra_words_keep_a_title_term_whole(index):
     with_words = index.tokenizer("稠密连接网络")
     without_words = KeywordIndex.build(TEXTS).tokenizer("稠密连接网络")

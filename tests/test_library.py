@@ -1,5 +1,6 @@
 """Library: book folders built from a real tiny PDF with real FAISS and bm25s indexes (fake embedder)."""
 
+import dataclasses
 import json
 import shutil
 
@@ -8,7 +9,7 @@ from fakes import FakeEmbedder
 from pdf_factory import TINY_BOOK
 
 from bookqa.config import Settings
-from bookqa.errors import BookNotFoundError, IndexMismatchError, InvalidPDFError
+from bookqa.errors import BookNotFoundError, BookQAError, IndexMismatchError, InvalidPDFError
 from bookqa.index.retriever import Retriever, Scope, build_indexes
 from bookqa.library.book import FORMAT_VERSION, MANIFEST
 from bookqa.library.store import Library, make_book_id
@@ -45,7 +46,7 @@ def test_build_writes_plain_files_and_a_complete_manifest(library, built, tiny_b
     assert any(n.startswith("vectors/") for n in names) and any(n.startswith("keyword/") for n in names)
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
     data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    assert data["format_version"] == FORMAT_VERSION == 2
+    assert data["format_version"] == FORMAT_VERSION == 3
     assert data["page_count"] == TINY_BOOK.page_count
     assert data["embedding_model"] == EMBEDDER.name and data["embedding_dim"] == 128
     assert data["chunk_size"] == 500 and data["chunk_overlap"] == 80
@@ -152,6 +153,21 @@ def test_remove_deletes_only_that_book(library, built):
         library.remove("../../etc")
     with pytest.raises(BookNotFoundError, match="python -m bookqa index"):
         library.open(built.book_id, embedder=EMBEDDER)
+
+
+def test_rename_changes_the_name_and_nothing_else(library, built):
+    folder = library.root / built.book_id
+    before = {path: data for path, data in _snapshot(folder).items() if path.name != MANIFEST}
+    renamed = library.rename(built.book_id, "  我的 深度学习笔记 ")
+    assert renamed.title == "我的 深度学习笔记" and renamed == dataclasses.replace(built, title="我的 深度学习笔记")
+    assert library.find(built.book_id).title == "我的 深度学习笔记"
+    assert {path: data for path, data in _snapshot(folder).items() if path.name != MANIFEST} == before
+    assert library.open(built.book_id, embedder=EMBEDDER).manifest.title == "我的 深度学习笔记"
+    with pytest.raises(BookNotFoundError):
+        library.rename("no-such-book", "x")
+    with pytest.raises(BookQAError, match="cannot be empty"):
+        library.rename(built.book_id, "   ")
+    assert library.find(built.book_id).title == "我的 深度学习笔记"
 
 
 def test_book_ids_are_folder_safe():

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from bookqa.text import escape_inline_markdown, is_cjk, join_lines, normalize_chars, normalize_text
+from bookqa.text import (
+    escape_inline_markdown,
+    hyphenated_words,
+    is_cjk,
+    join_lines,
+    normalize_chars,
+    normalize_text,
+    repair_urls,
+)
 
 
 @pytest.mark.parametrize(
@@ -16,11 +24,42 @@ from bookqa.text import escape_inline_markdown, is_cjk, join_lines, normalize_ch
         ("Fashion\u2010MNIST and non\u2011linear", "Fashion-MNIST and non-linear"),
         ("soft\u00adhyphen, zero\u200bwidth", "softhyphen, zerowidth"),
         ("ﬁne ligature", "fine ligature"),
+        ("the eﬀect of oﬄine ﬂows", "the effect of offline flows"),
         ("bracket\uf8ee\uf8efpieces", "bracketpieces"),  # private use area
     ],
 )
 def test_normalize_chars_repairs_characters(raw: str, expected: str) -> None:
     assert normalize_chars(raw) == expected
+
+
+def test_normalize_chars_drops_control_and_private_use_characters() -> None:
+    assert normalize_chars("a\x00b\x01c\x7f\x97d\U000f0041e\U00100000f") == "abcdef"
+    assert normalize_chars("tab\tand\nnewline") == "tab\tand\nnewline"  # ASCII text too, spacing kept
+    assert normalize_chars("（，）") == "（，）"  # protected punctuation comes back
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Solution: http: // thinkpython2. com/ code/ do_ four. py . Next", "Solution: http://thinkpython2.com/code/do_four.py. Next"),
+        ("(http: // www. cartalk. com/ content/ puzzlers ): Give", "(http://www.cartalk.com/content/puzzlers): Give"),
+        ("at http: // docs. python. org/ 3/ library/ stdtypes. html# string-methods . You", "at http://docs.python.org/3/library/stdtypes.html#string-methods. You"),
+        ("at http://tinyurl.com/thinkpython2e. There are", "at http://tinyurl.com/thinkpython2e. There are"),  # printed whole
+        ("no link here: a // b", "no link here: a // b"),
+    ],
+)
+def test_repair_urls_joins_urls_that_extraction_spaced_out(raw: str, expected: str) -> None:
+    assert repair_urls(raw) == expected
+
+
+def test_join_lines_keeps_the_hyphens_a_book_prints_inside_lines_and_joins_broken_urls() -> None:
+    lines = ["an estab-", "lished way of problem-", "solving; see http://example.com/code/", "polygon.py or http://wiki.", "python.org"]
+    assert join_lines(lines, hyphenated_words("problem-solving skills"))[0] == (
+        "an established way of problem-solving; see http://example.com/code/polygon.py or http://wiki.python.org"
+    )
+    assert join_lines(["problem-", "solving"])[0] == "problemsolving"  # never printed hyphenated: a soft hyphen
+    assert join_lines(["at http://example.com/a.", "The next sentence"])[0] == "at http://example.com/a. The next sentence"
+    assert hyphenated_words("Fashion-MNIST, non-linear and so-called x-1") == {"fashion-mnist", "non-linear", "so-called"}
 
 
 def test_normalize_chars_keeps_lines_and_indentation() -> None:

@@ -66,9 +66,9 @@ def test_a_bad_upload_leaves_the_library_and_the_uploads_folder_as_they_were(tmp
     assert not list((tmp_path / UPLOADS).iterdir())
 
 
-def test_an_upload_without_a_title_in_its_metadata_is_named_after_the_uploaded_file(tmp_path: Path, tiny_book_pdf: Path) -> None:
+def test_an_upload_without_a_title_in_its_metadata_is_named_after_its_title_page(tmp_path: Path, tiny_book_pdf: Path) -> None:
     with pymupdf.open(tiny_book_pdf) as doc:
-        doc.set_metadata({})
+        doc.set_metadata({"title": "Microsoft Word - 笔记.doc"})
         data = doc.tobytes()
     manifest = add_pdf_bytes(Library(Settings(data_dir=tmp_path)), data, "我的笔记.pdf", embedder=FakeEmbedder())
-    assert manifest.title == "我的笔记" and manifest.source_name == "我的笔记.pdf"
+    assert manifest.title == "小小深度学习" and manifest.source_name == "我的笔记.pdf"  # the title page's largest text

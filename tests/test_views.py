@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 from bookqa.index.retriever import Scope
@@ -11,6 +13,7 @@ from bookqa.types import Chunk, Hit, Page, Scores, Section, SignalScore
 from bookqa.ui.views import (
     chapter_counts,
     hit_rows,
+    left_out_caption,
     left_out_summary,
     outline_tree,
     passage_chunks,
@@ -93,6 +96,14 @@ def test_chapter_counts_and_left_out_summary() -> None:
         {"chapter": "2 卷积神经网络", "chunks": 1, "pages": 2},
     ]
     assert left_out_summary(book().manifest) == {"front matter": 1, "bibliography": 2}
+
+
+def test_left_out_caption_names_whole_pages_and_parts_of_pages() -> None:
+    manifest = book().manifest
+    assert left_out_caption(manifest) == "Left out of the index: 1 front matter page, 2 bibliography pages."
+    parted = dataclasses.replace(manifest, left_out={}, left_out_parts={57: "bibliography", 12: "front matter"})
+    assert left_out_caption(parted) == "Left out of the index: part of pages 12 (front matter), 57 (bibliography)."
+    assert left_out_caption(dataclasses.replace(manifest, left_out={})) == ""
 
 
 def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:

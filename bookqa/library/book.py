@@ -25,9 +25,11 @@ if TYPE_CHECKING:  # numpy and the model code load with the first search, PyMuPD
     from bookqa.index.retriever import Retriever
     from bookqa.reading.ocr import OcrPage
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
-bookqa.index.retriever.index_text); a folder of another version is rebuilt or refused."""
+bookqa.index.retriever.index_text); 3 reads unseen layouts (section numbers however printed, headings the
+outline lacks, index pages and reference lists left out, formula chunks, code from fonts monospaced by their
+advances) and records pages partly left out; a folder of another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
 PAGES = "pages.jsonl"
@@ -60,6 +62,8 @@ class Manifest:
     built_at: str = ""
     format_version: int = FORMAT_VERSION
     bookqa_version: str = __version__
+    left_out_parts: dict[int, str] = dataclasses.field(default_factory=dict)
+    """Page number -> what was left out of a page that still has passages (a reference list ending a chapter)."""
     vectors_ready: bool = True
     """False between the two build steps: the book has pages, outline, chunks and its keyword index, not yet its
     vectors (a manifest from before the steps existed had both)."""
@@ -74,6 +78,7 @@ class Manifest:
         """The manifest as a JSON-ready dict (page numbers as string keys)."""
         data = dataclasses.asdict(self)
         data["left_out"] = {str(k): v for k, v in sorted(self.left_out.items())}
+        data["left_out_parts"] = {str(k): v for k, v in sorted(self.left_out_parts.items())}
         return data
 
     @classmethod
@@ -82,6 +87,7 @@ class Manifest:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["left_out"] = {int(k): v for k, v in data.get("left_out", {}).items()}
+        values["left_out_parts"] = {int(k): v for k, v in data.get("left_out_parts", {}).items()}
         return cls(**values)
 
     @property

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from bookqa.config import Settings
-from bookqa.errors import BookNotFoundError, BuildRunningError, IndexMismatchError, InvalidPDFError
+from bookqa.errors import BookNotFoundError, BookQAError, BuildRunningError, IndexMismatchError, InvalidPDFError
 from bookqa.files import FileLock, read_jsonl, sha256_of, swap_folder, temporary_folder, write_json, write_jsonl
 from bookqa.library.book import (
     CHUNKS,
@@ -193,24 +193,27 @@ class Library:
         how = "building" if self.building(manifest) else f"interrupted: python -m bookqa index {manifest.book_id} finishes them"
         return f"{manifest.vector_state()} ({how})"
 
+    def rename(self, book_id: str, title: str) -> Manifest:
+        """Give a book another display name (its id, folder and index stay as they are); returns the new manifest.
+        Raises BookNotFoundError for an unknown id, BookQAError for an empty title, BuildRunningError while the
+        book is being built (the build's own manifest would overwrite the name)."""
+        title = " ".join(title.split())
+        if not title:
+            raise BookQAError("A book's name cannot be empty.", "Give the name the library should show.")
+        with self._idle_book(book_id, "Rename") as (folder, manifest):
+            renamed = dataclasses.replace(manifest, title=title)
+            tmp = folder / f".{MANIFEST}.{os.getpid()}.tmp"
+            write_json(tmp, renamed.to_json())
+            os.replace(tmp, folder / MANIFEST)
+        return renamed
+
     def remove(self, book_id: str) -> None:
         """Delete a book folder (only folders inside the library, named by an existing id); refused while the book
         is being built."""
-        folder = self.root / book_id
-        manifest = self._read_manifest(folder)
-        if manifest is None or folder.parent != self.root:
-            raise BookNotFoundError(f"No book {book_id!r} in the library at {self.root}.", "python -m bookqa list shows the books.")
-        lock = self._lock_of(manifest.sha256)
-        if not lock.acquire(blocking=False):
-            raise BuildRunningError(
-                f"{manifest.title} is being indexed ({manifest.vector_state()}).", "Remove it when its build has finished."
-            )
-        try:
+        with self._idle_book(book_id, "Remove") as (folder, _):
             trash = self.root / f".trash-{book_id}-{os.getpid()}-{time.time_ns()}"
             os.replace(folder, trash)
             shutil.rmtree(trash, ignore_errors=True)
-        finally:
-            lock.release()
 
     # ----------------------------------------------------------------- internals
     def _folders(self) -> Iterator[Path]:
@@ -226,6 +229,24 @@ class Library:
             if (folder / MANIFEST).exists():
                 logger.warning("ignoring %s: unreadable manifest (%s)", folder, exc)
             return None
+
+    @contextlib.contextmanager
+    def _idle_book(self, book_id: str, action: str) -> Iterator[tuple[Path, Manifest]]:
+        """A book's folder and manifest, held against builds while the caller changes them (only folders inside
+        the library, named by an existing id); BuildRunningError while one runs."""
+        folder = self.root / book_id
+        manifest = self._read_manifest(folder)
+        if manifest is None or folder.parent != self.root:
+            raise BookNotFoundError(f"No book {book_id!r} in the library at {self.root}.", "python -m bookqa list shows the books.")
+        lock = self._lock_of(manifest.sha256)
+        if not lock.acquire(blocking=False):
+            raise BuildRunningError(
+                f"{manifest.title} is being indexed ({manifest.vector_state()}).", f"{action} it when its build has finished."
+            )
+        try:
+            yield folder, manifest
+        finally:
+            lock.release()
 
     def _require(self, book_id: str) -> Manifest:
         manifest = self._read_manifest(self.root / book_id)
@@ -301,6 +322,7 @@ class Library:
                 chunks=len(ingested.chunks),
                 code_chunks=sum(c.kind == ChunkKind.CODE for c in ingested.chunks),
                 left_out=dict(ingested.left_out),
+                left_out_parts=dict(ingested.left_out_parts),
                 timings={k: round(v, 3) for k, v in timings.items()},
                 index_bytes=_folder_bytes(tmp, exclude=SOURCE_PDF),
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

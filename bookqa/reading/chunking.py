@@ -1,7 +1,8 @@
 """Section-aware, sentence-aware chunks that keep their pages and their section path.
 
-Within each section, prose and code are packed separately: prose sentence by sentence, code line by
-line, up to ``settings.chunk_size`` characters with ``settings.chunk_overlap`` characters of overlap.
+Within each section, prose, code and display formulas are packed separately: prose sentence by sentence
+(a word hyphenated at a line end rejoined unless the book prints it hyphenated inside a line), code line by
+line, each formula whole, up to ``settings.chunk_size`` characters with ``settings.chunk_overlap`` characters of overlap.
 A chunk never crosses a section boundary and never exceeds twice the chunk size.
 """
 
@@ -12,17 +13,19 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 from bookqa.config import Settings
 from bookqa.reading.cleaning import BodyRow, CleanBook
 from bookqa.reading.outline import Anchor, Outline
-from bookqa.text import join_lines, sentence_spans
+from bookqa.text import hyphenated_words, join_lines, repair_urls, sentence_spans
 from bookqa.types import Chunk, ChunkKind, Section
 
 _CLAUSE_END = re.compile(r"[，、,：:；;）)]\s*|\s+")
 _PARAGRAPH_END = re.compile(r"[。！？.!?:：][”’\"')）]*$")
 _LIST_ITEM = re.compile(r"^(?:[•·▪◦\-–*]|\d{1,2}[.)]|\(\w\))\s")
+_ORDER = {ChunkKind.PROSE: 0, ChunkKind.CODE: 1, ChunkKind.FORMULA: 2}
+"""How chunks that begin at the same row are ordered."""
 _TINY_FRACTION = 5
 """A piece shorter than ``chunk_size // _TINY_FRACTION`` is merged into its neighbour."""
 
@@ -42,18 +45,22 @@ def chunk_book(book: CleanBook, outline: Outline, book_id: str, settings: Settin
     """Cut the body text of ``book`` into chunks with stable ids ``f"{book_id}:{n:05d}"`` in book order."""
     paths = section_paths(outline.sections)
     right_edge = _right_edge(book)
+    hyphenated = hyphenated_words("\n".join(body_row.row.text for page in book.body for body_row in page if not body_row.code))
     margins = {page[0].page: _text_margin(page) for page in book.body if page}
     pieces: list[tuple[Anchor, int, list[_Unit], int | None]] = []
     rows = (row for page in book.body for row in page)
     for section, section_rows in groupby(rows, key=lambda body_row: body_row.section):
-        runs = [(code, list(run)) for code, run in groupby(section_rows, key=lambda body_row: body_row.code)]
-        prose = [run for code, run in runs if not code]
+        runs = [(kind, list(run)) for kind, run in groupby(section_rows, key=_kind)]
+        prose = [run for kind, run in runs if kind == ChunkKind.PROSE]
         if prose and not _only_headings([row for run in prose for row in run], book):
-            units = [unit for run in prose for unit in _prose_units(run, right_edge)]
-            pieces.extend((chunk[0].position, 0, chunk, section) for chunk in _pack(units, settings))
-        code = [unit for is_code, run in runs if is_code for unit in _code_units(run, margins)]
-        pieces.extend((chunk[0].position, 1, chunk, section) for chunk in _pack(code, settings))
+            units = [unit for run in prose for unit in _prose_units(run, right_edge, hyphenated, outline.heading_rows)]
+            pieces.extend((chunk[0].position, _ORDER[ChunkKind.PROSE], chunk, section) for chunk in _pack(units, settings))
+        code = [unit for kind, run in runs if kind == ChunkKind.CODE for unit in _code_units(run, margins)]
+        pieces.extend((chunk[0].position, _ORDER[ChunkKind.CODE], chunk, section) for chunk in _pack(code, settings))
+        formulas = [_formula_unit(run) for kind, run in runs if kind == ChunkKind.FORMULA]
+        pieces.extend((chunk[0].position, _ORDER[ChunkKind.FORMULA], chunk, section) for chunk in _pack(formulas, settings))
     pieces.sort(key=lambda piece: (piece[0], piece[1]))
+    kinds = {order: kind for kind, order in _ORDER.items()}
     chunks = []
     for index, (_, kind, units, section) in enumerate(pieces):
         path, number = paths[section] if section is not None else ((), None)
@@ -66,7 +73,7 @@ def chunk_book(book: CleanBook, outline: Outline, book_id: str, settings: Settin
                 page_end=max(unit.page_end for unit in units),
                 section_path=path,
                 section_number=number,
-                kind=ChunkKind.CODE if kind else ChunkKind.PROSE,
+                kind=kinds[kind],
             )
         )
     return chunks
@@ -88,11 +95,16 @@ def section_paths(sections: Sequence[Section]) -> list[tuple[tuple[str, ...], st
 # --- units
 
 
-def _prose_units(rows: list[BodyRow], right_edge: float) -> list[_Unit]:
-    """The sentences of a run of prose rows (uninterrupted by code)."""
+def _kind(body_row: BodyRow) -> ChunkKind:
+    return ChunkKind.CODE if body_row.code else ChunkKind.FORMULA if body_row.formula else ChunkKind.PROSE
+
+
+def _prose_units(rows: list[BodyRow], right_edge: float, hyphenated: Collection[str], headings: Collection[Anchor]) -> list[_Unit]:
+    """The sentences of a run of prose rows (uninterrupted by code or a formula)."""
     units: list[_Unit] = []
-    for paragraph in _paragraphs(rows, right_edge):
-        text, starts = join_lines([row.row.text for row in paragraph])
+    for paragraph in _paragraphs(rows, right_edge, headings):
+        text, starts = join_lines([row.row.text for row in paragraph], hyphenated)
+        text = repair_urls(text)
         pages = [page for page, _ in (_position(row) for row in paragraph)]
         previous_end = None
         for start, end in sentence_spans(text):
@@ -104,13 +116,14 @@ def _prose_units(rows: list[BodyRow], right_edge: float) -> list[_Unit]:
     return units
 
 
-def _paragraphs(rows: list[BodyRow], right_edge: float) -> list[list[BodyRow]]:
-    """Rows grouped into paragraphs: a new one after a short line, a wider gap, a change of font, or
-    at a list item."""
+def _paragraphs(rows: list[BodyRow], right_edge: float, headings: Collection[Anchor] = ()) -> list[list[BodyRow]]:
+    """Rows grouped into paragraphs: a new one after a short line, a wider gap, a change of font, at a list
+    item, and before and after a printed heading (``headings``: the positions of its rows)."""
     paragraphs: list[list[BodyRow]] = []
     previous: BodyRow | None = None
     for body_row in rows:
-        if previous is None or _breaks(previous, body_row, right_edge):
+        heading_edge = previous is not None and ((_position(previous) in headings) != (_position(body_row) in headings))
+        if previous is None or heading_edge or _breaks(previous, body_row, right_edge):
             paragraphs.append([body_row])
         else:
             paragraphs[-1].append(body_row)
@@ -135,17 +148,30 @@ def _code_units(rows: list[BodyRow], margins: dict[int, float]) -> list[_Unit]:
     char_width = widths[len(widths) // 2] if widths else 0.5 * rows[0].row.size
     indents = [max(0, round((r.row.x0 - margins[r.page]) / char_width)) for r in rows]
     base = min(indents)
+    steps = sorted(b.row.y0 - a.row.y0 for a, b in zip(rows, rows[1:]) if a.page == b.page and b.row.y0 > a.row.y0)
+    pitch = steps[len(steps) // 2] if steps else None
     units = []
     for i, (body_row, indent) in enumerate(zip(rows, indents)):
-        separator = "\n\n" if i == 0 or _gap_before(rows[i - 1], body_row) else "\n"
+        separator = "\n\n" if i == 0 or _gap_before(rows[i - 1], body_row, pitch) else "\n"
         text = " " * (indent - base) + body_row.row.text
         units.append(_Unit(text, separator, body_row.page, body_row.page, _position(body_row)))
     return units
 
 
-def _gap_before(previous: BodyRow, current: BodyRow) -> bool:
-    """A blank line between two rows of a listing on one page."""
-    return previous.page == current.page and current.row.y0 - previous.row.y1 > 1.2 * current.row.height
+def _formula_unit(rows: list[BodyRow]) -> _Unit:
+    """A display formula as one unit: its rows (pieces of one formula, its equation number) on one line."""
+    text = " ".join(" ".join(body_row.row.text.split()) for body_row in rows)
+    return _Unit(text, "\n", rows[0].page, rows[-1].page, _position(rows[0]))
+
+
+def _gap_before(previous: BodyRow, current: BodyRow, pitch: float | None) -> bool:
+    """A blank line between two rows of a listing on one page: a step half again the listing's usual line
+    pitch (or, without one, a gap wider than a row)."""
+    if previous.page != current.page:
+        return False
+    if pitch is not None:
+        return current.row.y0 - previous.row.y0 > 1.5 * pitch
+    return current.row.y0 - previous.row.y1 > 1.2 * current.row.height
 
 
 # --- packing

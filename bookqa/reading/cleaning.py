@@ -1,29 +1,28 @@
 """What is not body text: running headers and footers, page numbers, footnotes, contents pages,
-front matter, the bibliography.
+front matter, the bibliography and reference lists, the back-of-book index; and, within the body, what is
+code and what is a display formula.
 
-Running heads, page numbers and footnotes are found by position, size and repetition across pages.
-Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index", "blank",
-"no text layer"); the text of sections titled like a bibliography or an index never reaches the index.
+Running heads, page numbers and footnotes are found by position, size and repetition across pages: a line
+printed on most pages is furniture wherever it sits, and a margin line that repeats a section's title is a
+running head. Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index",
+"blank", "no text layer"); the text of sections titled like a bibliography or an index never reaches the
+index, nor does a reference list printed under its own heading at a chapter's end (``参考文献``,
+``References``) up to the next section; pages only partly left out are reported too.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from bookqa.reading.layout import PageLayout, Row, body_font_size
+from bookqa.reading.layout import MARGIN_ZONE, PageLayout, Row, body_font_size, font_size_of, left_edges
 from bookqa.reading.outline import Outline
+from bookqa.reading.numbering import split_number
+from bookqa.reading.titles import BIBLIOGRAPHY, CONTENTS, FRONT_MATTER, INDEX, title_key, title_kind
 from bookqa.text import has_han
 
-MARGIN_ZONE = 0.12
-"""Share of the page height at the top and at the bottom where running heads and page numbers sit."""
-
-CONTENTS = "contents"
-FRONT_MATTER = "front matter"
-BIBLIOGRAPHY = "bibliography"
-INDEX = "index"
 BLANK = "blank"
 NO_TEXT_LAYER = "no text layer"
 
@@ -35,29 +34,30 @@ _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
+_PAGE_REF = r"(?:\d{1,4}(?:\s*[-–]\s*\d{1,4})?|[ivxlc]{1,6})"
+_INDEX_ENTRY = re.compile(rf"^\S.{{0,80}}?(?:[,，]\s*|\s+){_PAGE_REF}(?:\s*[,，]\s*{_PAGE_REF})*[,，]?$", re.IGNORECASE)
+_PAGE_LIST = re.compile(rf"^{_PAGE_REF}(?:\s*[,，]\s*{_PAGE_REF})*[,，]?$", re.IGNORECASE)
+_MOST_PAGES = 0.5
+"""A line printed on at least this share of the pages with text is furniture wherever it sits."""
+_INDEX_SHARE = 0.5
+"""A page in the back half of a book where this share of lines are entries with page numbers is an index page
+(after an index page, or under an index title, 0.3 will do)."""
 _OCR_FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s+\S")
 """On a page read by OCR the mark stands apart ("7 https://…"): OCR sees no superscript, and its size estimate
 cannot tell a small footnote from a code line ("32.0") as the text layer can."""
-
-_TITLES = {
-    CONTENTS: {"目录", "目次", "contents", "tableofcontents", "briefcontents"},
-    FRONT_MATTER: {"封面", "扉页", "版权", "版权页", "版权信息", "献词", "cover", "titlepage", "copyright", "dedication"},
-    BIBLIOGRAPHY: {"参考文献", "参考书目", "文献", "bibliography", "references", "workscited"},
-    INDEX: {"索引", "index"},
-}
-_SYMBOLS = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
 class BodyRow:
     """A row of body text: its page, its index on the page, the row, whether it is code, its section
-    (an index into the outline; None when the book has no outline)."""
+    (an index into the outline; None when the book has no outline), whether it is part of a display formula."""
 
     page: int
     index: int
     row: Row
     code: bool
     section: int | None
+    formula: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,43 +65,86 @@ class CleanBook:
     """The body text of a book, page by page, and the pages left out.
 
     ``body[i]``: the body rows of physical page ``i + 1`` in reading order (empty for a left-out page).
-    ``left_out``: page number -> reason for every page without body text. ``body_size``: the font size
-    of the body text.
+    ``left_out``: page number -> reason for every page without body text. ``left_out_parts``: page number ->
+    reason for pages where some body text was left out (a reference list that ends a chapter mid-page).
+    ``body_size``: the font size of the body text.
     """
 
     body: tuple[tuple[BodyRow, ...], ...]
     left_out: Mapping[int, str]
     body_size: float
+    left_out_parts: Mapping[int, str] = field(default_factory=dict)
 
 
 def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], outline: Outline) -> CleanBook:
-    """Keep the body text: drop ``noise`` rows, code rows marked, pages and sections that are not
-    body text (contents, front matter, bibliography, index) left out with a reason."""
+    """Keep the body text: drop ``noise`` rows, code and formula rows marked, pages and sections that are not
+    body text (contents, front matter, bibliography and reference lists, index) left out with a reason."""
     excluded = _excluded_sections(outline)
-    code = code_rows(layouts)
+    if uses_monospace(layouts):
+        code = code_rows(layouts)
+        formulas = formula_rows(layouts, noise, code)
+    else:  # no code font: display formulas first, or their "L(w, b) =" reads like a Python statement
+        formulas = formula_rows(layouts, noise, [frozenset()] * len(layouts))
+        code = code_rows(layouts, formulas)
+    body_size = font_size_of(
+        row for layout, page_noise in zip(layouts, noise) for i, row in enumerate(layout.rows) if i not in page_noise
+    )
+    starts = set(outline.anchors)
     body: list[tuple[BodyRow, ...]] = []
     left_out: dict[int, str] = {}
-    in_contents = False
-    for layout, page_noise, page_code in zip(layouts, noise, code):
+    parts: dict[int, str] = {}
+    in_contents = in_index = in_references = False
+    for layout, page_noise, page_code, page_formulas in zip(layouts, noise, code, formulas):
         rows = [
-            BodyRow(layout.number, i, row, i in page_code, outline.section_at((layout.number, i)) if outline.sections else None)
+            BodyRow(
+                layout.number, i, row, i in page_code,
+                outline.section_at((layout.number, i)) if outline.sections else None, i in page_formulas,
+            )
             for i, row in enumerate(layout.rows)
             if i not in page_noise
         ]
         reason = _page_reason(layout, rows, page_noise, outline, excluded, in_contents)
-        in_contents = reason == CONTENTS
+        if reason is None and 2 * layout.number > len(layouts) and _is_index_page(rows, in_index):
+            reason = INDEX
+        in_contents, in_index = reason == CONTENTS, reason == INDEX
         if reason:
             left_out[layout.number] = reason
             rows = []
-        kept = tuple(row for row in rows if not (outline.sections and (row.section is None or row.section in excluded)))
-        body.append(kept)
-    return CleanBook(tuple(body), left_out, body_font_size(layouts))
+        kept = []
+        dropped: set[str] = set()
+        for body_row in rows:
+            if (body_row.page, body_row.index) in starts:
+                in_references = False
+            if not in_references and not body_row.code and _opens_references(body_row.row, body_size):
+                in_references = True
+            why = BIBLIOGRAPHY if in_references else excluded.get(body_row.section) if outline.sections else None
+            if outline.sections and body_row.section is None:
+                why = FRONT_MATTER
+            if why:
+                dropped.add(why)
+            else:
+                kept.append(body_row)
+        if rows and not kept:
+            left_out[layout.number] = dropped.pop() if len(dropped) == 1 else BIBLIOGRAPHY
+        elif dropped:
+            parts[layout.number] = ", ".join(sorted(dropped))
+        body.append(tuple(kept))
+    return CleanBook(tuple(body), left_out, body_size, parts)
 
 
-def title_kind(title: str) -> str | None:
-    """``"contents"``, ``"front matter"``, ``"bibliography"`` or ``"index"`` for such a heading, else None."""
-    key = _SYMBOLS.sub("", title).lower()
-    return next((kind for kind, titles in _TITLES.items() if key in titles), None)
+def _opens_references(row: Row, body_size: float) -> bool:
+    """A heading that opens a reference list ("参考文献", "References"): its own line, set larger or bold."""
+    return title_kind(row.text) == BIBLIOGRAPHY and (row.bold or row.size >= 1.05 * body_size)
+
+
+def _is_index_page(rows: Sequence[BodyRow], after_index: bool) -> bool:
+    """A page of a back-of-book index: most lines are terms with page numbers ("Ackermann function, 61, 113")
+    or page numbers carried over ("185, 193")."""
+    if len(rows) < 6:
+        return False
+    entries = sum(bool(_INDEX_ENTRY.match(r.row.text) or _PAGE_LIST.match(r.row.text)) for r in rows)
+    titled = title_kind(rows[0].row.text) == INDEX
+    return entries >= _INDEX_SHARE * len(rows) or ((titled or after_index) and entries >= 0.3 * len(rows))
 
 
 def _page_reason(
@@ -130,10 +173,52 @@ def _page_reason(
 
 
 def find_noise(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
-    """Per page, the rows that are running headers/footers, page numbers or footnotes."""
+    """Per page, the rows that are running headers/footers, page numbers, footnotes or lines printed on most
+    pages (a promotional line, a URL), wherever on the page they sit."""
     repeated = _repeated_margin_keys(layouts)
+    everywhere = _repeated_keys(layouts)
     body_size = body_font_size(layouts)
-    return [frozenset(_margin_rows(layout, repeated) | _footnote_rows(layout, body_size)) for layout in layouts]
+    return [
+        frozenset(
+            _margin_rows(layout, repeated)
+            | _footnote_rows(layout, body_size)
+            | {i for i, row in enumerate(layout.rows) if (_margin_key(row, layout), round(row.size)) in everywhere}
+        )
+        for layout in layouts
+    ]
+
+
+def running_title_rows(layouts: Sequence[PageLayout], outline: Outline, noise: Sequence[frozenset[int]]) -> list[frozenset[int]]:
+    """Per page, the rows in the top or bottom margin, no larger than the body text, that repeat a section's
+    title ("7.6. Algorithms", "Chapter 0. Preface"): running heads, even on a page where nothing else marks
+    them (no page number beside them). The printed headings themselves are never among them."""
+    titles = {title_key(section.title) for section in outline.sections} - {""}
+    body_size = body_font_size(layouts)
+    found = []
+    for layout, page_noise in zip(layouts, noise):
+        rows = set()
+        for i, row in enumerate(layout.rows):
+            in_zone = row.y1 <= MARGIN_ZONE * layout.height or row.y0 >= (1 - MARGIN_ZONE) * layout.height
+            if i in page_noise or not in_zone or row.size > 1.05 * body_size or (layout.number, i) in outline.heading_rows:
+                continue
+            text = _TOKEN.sub(lambda token: "" if token.group().lower() in _own_labels(layout) else token.group(), row.text)
+            if title_key(text) in titles or title_key(split_number(text)[1]) in titles:
+                rows.add(i)
+        found.append(frozenset(rows))
+    return found
+
+
+def _repeated_keys(layouts: Sequence[PageLayout]) -> set[tuple[str, int]]:
+    """Texts (each page's own number left out) printed in one size on most of the pages that have text (the
+    book's title on its title page, set larger than where it repeats, is not one of them)."""
+    counts: Counter[tuple[str, int]] = Counter()
+    pages = 0
+    for layout in layouts:
+        if layout.rows:
+            pages += 1
+            counts.update({(_margin_key(row, layout), round(row.size)) for row in layout.rows} - {("", 0)})
+    needed = max(3, _MOST_PAGES * pages)
+    return {key for key, count in counts.items() if count >= needed}
 
 
 def _margin_rows(layout: PageLayout, repeated: set[str]) -> set[int]:
@@ -172,9 +257,13 @@ def _repeated_margin_keys(layouts: Sequence[PageLayout]) -> set[str]:
 
 def _margin_key(row: Row, layout: PageLayout) -> str:
     """The row's text without the page's own number or label: what a running head repeats."""
-    own = {layout.label.lower(), str(layout.number)}
+    own = _own_labels(layout)
     text = _TOKEN.sub(lambda token: "" if token.group().lower() in own else token.group(), row.text)
     return "".join(text.split()).lower()
+
+
+def _own_labels(layout: PageLayout) -> set[str]:
+    return {layout.label.lower(), str(layout.number)}
 
 
 def _bands(layout: PageLayout) -> list[list[int]]:
@@ -220,17 +309,24 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
 # --- code listings
 
 
-def code_rows(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
+def code_rows(layouts: Sequence[PageLayout], formulas: Sequence[frozenset[int]] | None = None) -> list[frozenset[int]]:
     """Per page, the rows of code listings: set in a monospace font (with the rows next to them that
     begin in it, like a comment in Chinese), or, for books that use no monospace font and for pages read by
-    OCR where none was seen, rows that look like Python."""
-    monospace = any(row.mono for layout in layouts for row in layout.rows)
+    OCR where none was seen, rows that look like Python (``formulas``, per page, rows of display formulas, which a
+    guess never takes)."""
+    monospace = uses_monospace(layouts)
+    formulas = formulas or [frozenset()] * len(layouts)
     return [
         _monospace_rows(layout.rows)
         if monospace and (not layout.ocr or any(row.mono for row in layout.rows))
-        else frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text))
-        for layout in layouts
+        else frozenset(i for i, row in enumerate(layout.rows) if i not in page_formulas and looks_like_code(row.text))
+        for layout, page_formulas in zip(layouts, formulas)
     ]
+
+
+def uses_monospace(layouts: Sequence[PageLayout]) -> bool:
+    """Whether the book sets anything in a monospace font (then its code is what is set in one)."""
+    return any(row.mono for layout in layouts for row in layout.rows)
 
 
 def _monospace_rows(rows: Sequence[Row]) -> frozenset[int]:
@@ -261,6 +357,60 @@ def looks_like_code(text: str) -> bool:
     if has_han(text) or _SENTENCE_END.search(text):
         return False
     return bool(_CODE_START.match(text) or _CODE_STATEMENT.match(text))
+
+
+# --- display formulas
+
+
+_MATH_SYMBOL = re.compile(r"[=+×÷·∑∏∫√∂∇∈∉⊂⊆∪∩≤≥≈≠≡←→↦⇒⊤⊥∞^|<>±∓∗∼∝−]|[\u0370-\u03ff]")
+_EQUATION_NUMBER = re.compile(r"^\(\d{1,3}(?:\.\d{1,3}){0,3}[a-z]?\)$")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_FRAGMENT = 24
+"""A piece of a formula set on a line of its own (a numerator, a sum's limits, "L(w, b).") has no word and at
+most this many characters."""
+
+
+def formula_rows(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], code: Sequence[frozenset[int]]) -> list[frozenset[int]]:
+    """Per page, the rows of display formulas: runs of rows set apart from the text's left edge that are
+    symbols rather than words (a formula split into one short line per symbol group, its equation number),
+    with at least one row that holds a mathematical symbol or is an equation number."""
+    body_size = body_font_size(layouts)
+    lefts = left_edges(layouts, body_size)
+    found = []
+    for layout, page_noise, page_code in zip(layouts, noise, code):
+        rows = [(i, row) for i, row in enumerate(layout.rows) if i not in page_noise and i not in page_code]
+        marked: set[int] = set()
+        run: list[int] = []
+        strong = False
+        for i, row in rows + [(-1, None)]:
+            strength = 0 if row is None else _math_strength(row.text)
+            displayed = row is not None and all(row.x0 > edge + 2 * row.size for edge in lefts if edge <= row.x0 + 2 * row.size)
+            if strength and (displayed or _EQUATION_NUMBER.match(row.text.strip())):
+                run.append(i)
+                strong = strong or strength == 2
+                continue
+            if run and strong:
+                marked.update(run)
+            run, strong = [], False
+        found.append(frozenset(marked))
+    return found
+
+
+def _math_strength(text: str) -> int:
+    """2 for a line of mathematics (a symbol, an equation number, few words), 1 for a short fragment without
+    words that may belong to a formula, 0 for words."""
+    text = text.strip()
+    if has_han(text):
+        return 0
+    if _EQUATION_NUMBER.match(text):
+        return 2
+    chars = len("".join(text.split()))
+    in_words = sum(len(word) for word in _WORD.findall(text))
+    if 2 * in_words > chars:
+        return 0
+    if _MATH_SYMBOL.search(text):
+        return 2
+    return 1 if not in_words and chars <= _FRAGMENT else 0
 
 
 # --- pages and sections left out

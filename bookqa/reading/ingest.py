@@ -14,12 +14,13 @@ import pymupdf
 from bookqa.config import OcrMode, Settings
 from bookqa.errors import InvalidPDFError
 from bookqa.reading.chunking import chunk_book
-from bookqa.reading.cleaning import BLANK, NO_TEXT_LAYER, clean_book, find_noise, is_contents_page
+from bookqa.reading.cleaning import BLANK, NO_TEXT_LAYER, clean_book, find_noise, is_contents_page, running_title_rows
 from bookqa.reading.layout import PageLayout, Progress, read_layouts
 from bookqa.reading.ocr import OcrPage, Recogniser, plan_ocr, recognise_pages
-from bookqa.reading.ocr_layout import in_reading_order, with_ocr
+from bookqa.reading.ocr_layout import in_reading_order, with_ocr, with_printed_labels
 from bookqa.reading.outline import Outline, locate_outline
 from bookqa.reading.pdf import open_pdf
+from bookqa.reading.title import book_title
 from bookqa.types import Chunk, Page, Section
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,15 @@ UNREADABLE = "unreadable by OCR"
 class Ingested:
     """A book read from its PDF.
 
-    ``title``: from the PDF metadata ("" when it has none). ``pages``: every page, text normalised, one
-    printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
+    ``title``: the book's own name (:func:`bookqa.reading.title.book_title`: the metadata title when it is a
+    real one, else the title page's largest text, else the file name). ``pages``: every page, text normalised,
+    one printed line per line (for display). ``outline``: the sections. ``chunks``: what gets indexed.
     ``left_out``: page number -> why the page has no chunks ("contents", "front matter",
     "bibliography", "index", "blank", "no text layer", or what OCR found: "blank scan", "no text found by OCR",
-    "unreadable by OCR", "damaged image"). ``timings``: seconds for parse, (ocr,) clean, chunk.
-    ``ocr``: page number -> what OCR read there (every line, below the floor too, in reading order), for each page
-    read by OCR.
+    "unreadable by OCR", "damaged image"). ``left_out_parts``: page number -> what was left out of a page that
+    still has chunks (a reference list that ends a chapter mid-page). ``timings``: seconds for parse, (ocr,)
+    clean, chunk. ``ocr``: page number -> what OCR read there (every line, below the floor too, in reading
+    order), for each page read by OCR.
     """
 
     title: str
@@ -50,6 +53,7 @@ class Ingested:
     chunks: tuple[Chunk, ...]
     left_out: dict[int, str]
     timings: dict[str, float]
+    left_out_parts: dict[int, str] = field(default_factory=dict)
     ocr: Mapping[int, OcrPage] = field(default_factory=dict)
 
 
@@ -88,8 +92,11 @@ def ingest_pdf(
                 _report_damage(shown, ocr_pages)
                 layouts = with_ocr(layouts, ocr_pages, settings.ocr_min_confidence, bool(doc.get_page_labels()))
             _refuse_unreadable(shown, layouts, ocr_pages)
+        if not ocr_pages and not doc.get_page_labels():  # no label table: the numbers printed on the pages
+            layouts = with_printed_labels(layouts)
         noise, outline = read_structure(doc, layouts)
-        title = (doc.metadata or {}).get("title", "").strip()
+        first_page = outline.sections[0].start_page if outline.sections else None
+        title = book_title((doc.metadata or {}).get("title", ""), layouts, shown, first_page)
     parsed = time.perf_counter()
     timings.setdefault("parse", parsed - started - timings.get("ocr", 0.0))
     book = clean_book(layouts, noise, outline)
@@ -110,6 +117,7 @@ def ingest_pdf(
         outline=outline.sections,
         chunks=tuple(chunks),
         left_out=left_out,
+        left_out_parts=dict(book.left_out_parts),
         timings=dict(timings, clean=cleaned - parsed, chunk=chunked - cleaned),
         ocr=ocr_pages,
     )
@@ -121,10 +129,13 @@ def pages_from_layouts(layouts: Sequence[PageLayout]) -> list[Page]:
 
 
 def read_structure(doc: pymupdf.Document, layouts: Sequence[PageLayout]) -> tuple[list[frozenset[int]], Outline]:
-    """The margin noise of each page (running heads, page numbers, footnotes) and the located outline."""
+    """The noise of each page (running heads, page numbers, footnotes, lines on most pages, margin lines that
+    repeat a section title) and the located outline."""
     noise = find_noise(layouts)
     contents = {layout.number for layout, rows in zip(layouts, noise) if is_contents_page(layout, rows)}
-    return noise, locate_outline(doc, layouts, noise, skip_pages=contents)
+    outline = locate_outline(doc, layouts, noise, skip_pages=contents)
+    titles = running_title_rows(layouts, outline, noise)
+    return [rows | more for rows, more in zip(noise, titles)], outline
 
 
 def _report_damage(shown: str, pages: Mapping[int, OcrPage]) -> None:

@@ -223,10 +223,14 @@ def with_ocr(
     the PDF, pages take the labels printed on them (:func:`printed_labels`); OCR row sizes settled."""
     read = [ocr_layout(pages[layout.number], layout.label, min_confidence) if layout.number in pages else layout
             for layout in layouts]
-    if not label_table:
-        labels = printed_labels(read)
-        read = [replace(layout, label=labels.get(layout.number, layout.label)) for layout in read]
-    return settle_sizes(read)
+    return settle_sizes(read if label_table else with_printed_labels(read))
+
+
+def with_printed_labels(layouts: Sequence[PageLayout]) -> list[PageLayout]:
+    """``layouts`` labelled by the page numbers printed on them (:func:`printed_labels`), for a PDF without a
+    page-label table (read by OCR or not); a page without one keeps its label."""
+    labels = printed_labels(layouts)
+    return [replace(layout, label=labels.get(layout.number, layout.label)) for layout in layouts]
 
 
 def settle_sizes(layouts: Sequence[PageLayout]) -> list[PageLayout]:

@@ -336,8 +336,8 @@ def hit_detail(hit: Hit, book: Book, query: str) -> None:
                  anchor=False)
     st.caption(escape_markdown(" > ".join(path)))
     text_column, page_column = st.columns(2)
-    if hit.chunk.kind == ChunkKind.CODE:
-        text_column.code(hit.chunk.text, language="python")
+    if hit.chunk.kind != ChunkKind.PROSE:  # code, or a formula's symbols in extraction order: shown as set
+        text_column.code(hit.chunk.text, language="python" if hit.chunk.kind == ChunkKind.CODE else None)
     else:
         assert book.retriever is not None
         text_column.markdown(highlighted(hit.chunk.text, query, book.retriever.tokenizer))
@@ -400,6 +400,19 @@ def score_chart(hits: Sequence[Hit]) -> None:
     st.plotly_chart(go.Figure(data=traces, layout=layout), config={"displayModeBar": False})
 
 
+def change_library(change: Callable[[], object], done: str) -> None:
+    """Run ``change`` on the library (a rename, a removal): its error shown, or the opened books forgotten,
+    ``done`` noted for the next run and the page run again."""
+    try:
+        change()
+    except BookQAError as error:
+        show_error(error)
+    else:
+        resources.forget_books()
+        state.notify(done)
+        st.rerun()
+
+
 def book_facts(book: Book) -> None:
     """The book at a glance: title, source, counts, what was left out of the index, passages per chapter."""
     manifest = book.manifest
@@ -420,8 +433,9 @@ def book_facts(book: Book) -> None:
     if book.ocr_pages:
         st.caption(f"{len(book.ocr_pages)} page{'s' * (len(book.ocr_pages) > 1)} without a text layer read by OCR "
                    f"({manifest.timings.get('ocr', 0):.0f} s).")
-    if left_out:
-        st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
+    caption = views.left_out_caption(manifest)
+    if caption:
+        st.caption(escape_markdown(caption))
     st.subheader("Passages per chapter", anchor=False)
     chapter_chart(book)
 

@@ -117,6 +117,17 @@ def left_out_summary(manifest: Manifest) -> dict[str, int]:
     return dict(Counter(manifest.left_out.values()))
 
 
+def left_out_caption(manifest: Manifest) -> str:
+    """What was left out of the index, in words: whole pages per reason, then pages left out in part
+    ("Left out of the index: 12 index pages, 9 contents pages; part of page 57 (bibliography)."); "" for nothing."""
+    whole = [f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out_summary(manifest).items()]
+    parts = manifest.left_out_parts
+    if parts:
+        numbers = ", ".join(f"{page} ({reason})" for page, reason in sorted(parts.items()))
+        whole.append(f"part of page{'s' * (len(parts) > 1)} {numbers}")
+    return f"Left out of the index: {', '.join(whole)}." if whole else ""
+
+
 def hit_rows(hits: Sequence[Hit], book: Book) -> list[dict[str, Any]]:
     """One flat row per hit for the retrieval table: rank, each signal's score and rank (None where that
     signal missed the passage), page label, its own section's title, kind and a short text preview."""

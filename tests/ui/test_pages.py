@@ -43,6 +43,19 @@ def test_overview_shows_the_book_and_the_sidebar(app: AppTest, sample_book_id: s
     assert "Answers: extractive" in sidebar and "Device:" in sidebar and "Index ready: 11 passages" in sidebar
 
 
+def test_a_book_is_renamed_from_the_library_list(app: AppTest, sample_book_id: str, sample_data_dir: Path) -> None:
+    library = Library(Settings(data_dir=sample_data_dir))
+    original = library.find(sample_book_id).title
+    try:
+        app.text_input(key=f"name-{sample_book_id}").input("我的深度学习小册").run()
+        next(b for b in app.button if b.label == "Save the name").click().run()
+        assert not app.exception
+        assert app.header[0].value == "我的深度学习小册"
+        assert library.find(sample_book_id).title == "我的深度学习小册"
+    finally:
+        library.rename(sample_book_id, original)
+
+
 def test_every_page_renders(app: AppTest) -> None:
     for page in (CHAT, INSPECTOR, BROWSER, "app_pages/overview.py"):
         app.switch_page(page).run()

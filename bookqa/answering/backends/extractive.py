@@ -175,7 +175,7 @@ class ExtractiveBackend(Backend):
     def _sentences(self, hit: Hit, flat_pages: dict[int, str]) -> list[Quote]:
         """The usable sentences of a prose hit, each with the physical page it is printed on."""
         chunk = hit.chunk
-        if chunk.kind == ChunkKind.CODE:
+        if chunk.kind != ChunkKind.PROSE:
             return []
         out = []
         sentences = split_sentences(chunk.text)
