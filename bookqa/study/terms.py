@@ -1,0 +1,215 @@
+"""The terms a section defines, each with its defining sentence and the page it is printed on.
+
+A term is found where the book marks it as one:
+- a bilingual pair, ``稠密块（dense block）`` (read as the retriever's glossary reads it);
+- a naming phrase: ``称为/叫做/被称为 X``, ``X is called / known as / referred to as Y``, ``we call this Y``;
+- a bold run in the running text (most English textbooks set a term in bold where they define it);
+- an entry ``term: definition`` of a glossary (a part headed Glossary / 术语表).
+Only the section's body and glossary count (not its summary, exercises, headings or captions); a term keeps the first
+sentence that defines it. A term has a shape check (two to twelve Han characters, or one to five Latin words that are
+not a textbook label such as "Exercise" or "Note"), and a kind: Chinese, words, or code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+from bookqa.index.glossary import bilingual_pairs
+from bookqa.index.tokenizer import STOPWORDS
+from bookqa.study.material import Material, Part, Sentence
+from bookqa.text import HAN, has_han
+from bookqa.types import Choice
+
+Segment = Callable[[str], Iterable[str]]
+"""Cuts a run of Han characters into words (the book tokenizer's ``words``)."""
+
+
+class Source(Choice):
+    """How the book marks a term."""
+
+    PAIR = "pair"
+    NAMED = "named"
+    BOLD = "bold"
+    GLOSSARY = "glossary"
+
+
+class TermKind(Choice):
+    """What a term looks like, so that a multiple-choice item's options are alike: Chinese, words, or code."""
+
+    HAN = "han"
+    WORDS = "words"
+    CODE = "code"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A term a section defines.
+
+    ``term``: as printed. ``sentence``: the sentence that defines it. ``page``: the physical page where the term is
+    printed in that sentence. ``span``: (start, end) in the sentence text of what a cloze item blanks (the term, and
+    the English name a pair gives it). ``english``: that English name, or "". ``source``: how the book marks it.
+    """
+
+    term: str
+    sentence: Sentence
+    page: int
+    span: tuple[int, int]
+    source: Source
+    english: str = ""
+
+    @property
+    def kind(self) -> TermKind:
+        return term_kind(self.term)
+
+    @property
+    def key(self) -> str:
+        """The term folded for comparison (NFKC, case folded, spaces collapsed)."""
+        return fold(self.term)
+
+
+MAX_HAN = 12
+MAX_WORDS = 5
+LABELS = frozenset(
+    "exercise exercises figure fig table note notes hint hints example examples warning warnings tip tips chapter"
+    " section solution solutions answer answers definition theorem proof lemma corollary remark step caution"
+    " important summary glossary".split()
+)
+"""Words textbooks set in bold as labels of a paragraph, not as terms."""
+
+_LATIN_TERM = re.compile(r"[A-Za-z_][\w'’\-.()]*(?: [A-Za-z0-9_][\w'’\-.()]*){0,4}")
+_HAN_TERM = re.compile(rf"[{HAN}A-Za-z0-9\-]+")
+_CODE = re.compile(r"_|\(\)|\.\w|^[a-z]+[A-Z]")
+_GLOSSARY_ENTRY = re.compile(r"^(?P<term>[^:：]{1,48}?)\s*[:：]\s*\S")
+_WORD = re.compile(r"[A-Za-z][\w'’\-]*")
+_NAMED_EN = (
+    re.compile(
+        r"\b(?:is|are|was|were|be|been|being)\s+(?:also\s+|often\s+|usually\s+|sometimes\s+|commonly\s+)?"
+        r"(?:called|known\s+as|referred\s+to\s+as|termed|named)\s+(?P<article>(?:an?|the)\s+)?(?P<term>[A-Za-z][^,.;:!?()]*)"
+    ),
+    re.compile(r"\b[Ww]e\s+call\s+(?:this|it|these|them|that|such\s+\w+)\s+(?P<article>(?:an?|the)\s+)?(?P<term>[A-Za-z][^,.;:!?()]*)"),
+)
+_NAMED_ZH = re.compile(
+    rf"(?:也被称为|被称为|称之为|也称为|又称为|也叫做|称为|又称|叫做|叫作|简称)(?P<term>[{HAN}A-Za-z0-9\-]{{2,12}})"
+)
+_HAN_SPLIT = re.compile("[或和与及]")
+_HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
+_ADVERB = re.compile(r"ly$")
+
+
+def fold(text: str) -> str:
+    """``text`` for comparison: NFKC (full width folded), case folded, inner whitespace collapsed, surrounding
+    whitespace and punctuation removed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(text.split()).strip(" .,;:!?。，；：！？、\"'“”‘’()（）[]【】")
+
+
+def term_kind(term: str) -> TermKind:
+    """Chinese when the term has a Han character, code when it looks like an identifier or a call, else words."""
+    if has_han(term):
+        return TermKind.HAN
+    return TermKind.CODE if _CODE.search(term) else TermKind.WORDS
+
+
+def term_shape(term: str) -> bool:
+    """Whether ``term`` looks like a term: 2-12 Han characters (letters and digits may join them), or 1-5 Latin
+    words of at least two letters in all that are not a stop word or a label; never a number or a symbol."""
+    if has_han(term):
+        return _HAN_TERM.fullmatch(term) is not None and 2 <= len(term) <= MAX_HAN and not term.isdigit()
+    if not _LATIN_TERM.fullmatch(term):
+        return False
+    words = term.lower().split()
+    letters = sum(char.isalpha() for char in term)
+    return letters >= 2 and len(words) <= MAX_WORDS and words[0] not in LABELS and words[0] not in STOPWORDS and (
+        words[-1] not in STOPWORDS
+    )
+
+
+def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence[str]] = {}) -> list[Term]:
+    """The terms ``material`` defines, in reading order, each once (by :func:`fold`), with the first sentence that
+    defines it.
+
+    ``segment``: cuts Han runs into words (for pairs). ``bold``: per physical page, the bold runs of its running
+    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them.
+    """
+    sentences = [s for s in material.sentences if s.part in (Part.BODY, Part.GLOSSARY)]
+    found: list[tuple[int, int, Term]] = []
+    for position, sentence in enumerate(sentences):
+        for start, term in _marked(sentence, segment):
+            found.append((position, start, term))
+    for position, start, term in _bold_terms(sentences, bold):
+        found.append((position, start, term))
+    seen: set[str] = set()
+    terms = []
+    for _, _, term in sorted(found, key=lambda entry: (entry[0], entry[1])):
+        if term.key in seen or not term_shape(term.term):
+            continue
+        seen.add(term.key)
+        terms.append(_placed(term, material))
+    return terms
+
+
+def _placed(term: Term, material: Material) -> Term:
+    page = material.page_of(term.term, term.sentence)
+    return term if page == term.page else Term(term.term, term.sentence, page, term.span, term.source, term.english)
+
+
+def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
+    """The terms marked in the text of ``sentence``: a glossary entry's term, pairs, naming phrases."""
+    text = sentence.text
+    if sentence.part == Part.GLOSSARY:
+        entry = _GLOSSARY_ENTRY.match(text)
+        if entry:
+            term = entry.group("term").strip()
+            yield 0, Term(term, sentence, sentence.page, (0, len(term)), Source.GLOSSARY)
+        return
+    for pair in bilingual_pairs(text, segment):
+        yield pair.start, Term(pair.term, sentence, sentence.page, (pair.start, pair.end), Source.PAIR, pair.english)
+    for match in _NAMED_ZH.finditer(text):
+        term = _HAN_SPLIT.split(match.group("term"))[0]
+        if len(term) >= 2 and not _HAN_NOT_TERM.search(term):
+            start = match.start("term")
+            yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
+    for pattern in _NAMED_EN:
+        for match in pattern.finditer(text):
+            term = _english_term(match.group("term"), article=bool(match.group("article")), rest=text[match.end() :])
+            if term:
+                start = match.start("term")
+                yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
+
+
+def _english_term(phrase: str, article: bool, rest: str) -> str:
+    """The term a naming phrase gives: its words up to the first stop word, at most MAX_WORDS. Without an article
+    ("is called debugging."), one that ends the clause and is not an adverb ("is called twice")."""
+    words = []
+    for word in _WORD.findall(phrase)[:MAX_WORDS]:
+        if word.lower() in STOPWORDS:
+            break
+        words.append(word)
+    if not words:
+        return ""
+    term = " ".join(words)
+    if not phrase.startswith(term):
+        return ""
+    if not article:
+        ends_clause = phrase.strip() == term and (not rest or rest[0] in ".,;:!?)")
+        if not ends_clause or _ADVERB.search(words[-1]):
+            return ""
+    return term
+
+
+def _bold_terms(sentences: Sequence[Sentence], bold: Mapping[int, Sequence[str]]) -> Iterator[tuple[int, int, Term]]:
+    """Each bold run of a page with the first sentence on that page (or begun on the page before) that holds it
+    as a whole word."""
+    for page, runs in bold.items():
+        near = [(position, s) for position, s in enumerate(sentences) if s.page in (page, page - 1)]
+        for run in runs:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(run)}(?![\w-])" if not has_han(run) else re.escape(run))
+            for position, sentence in near:
+                match = pattern.search(sentence.text) or (None if has_han(run) else re.search(pattern.pattern, sentence.text, re.IGNORECASE))
+                if match:
+                    span = (match.start(), match.end())
+                    yield position, match.start(), Term(match.group(), sentence, sentence.page, span, Source.BOLD)
+                    break
