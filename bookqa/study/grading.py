@@ -3,8 +3,8 @@
 Cloze, choice and where items are graded exactly: the answer and the response folded (NFKC, so full and half width
 agree; case folded; spaces collapsed; surrounding punctuation dropped) must be equal, or equal to an accepted
 alternative (a Chinese term's English name, a section's number). An open answer is graded by meaning: it is right
-when its evidence is among the RANK sentences of the section closest to it by the embedder (a rank, so no threshold
-on one model's similarity scale); with a language model, the model's verdict on the answer against the key decides.
+when its evidence is among the RANK closest to it, by the embedder, of the evidence and OTHERS other sentences of its
+chapter (a rank, so no threshold on one model's similarity scale); with a language model, the model's verdict on the answer against the key decides.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from bookqa.study.keys import fold
 from bookqa.study.quiz import Item, ItemType
-from bookqa.study.terms import fold
 from bookqa.types import Language, Message
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 RANK = 3
 """An open answer is right when its evidence is among this many sentences of the section closest to it."""
 OTHERS = 15
-"""How many other sentences of the section an open answer is compared with."""
+"""How many other sentences of the chapter an open answer is compared with."""
 _VERDICT = {
     Language.ZH: "题目：{question}\n参考答案：{answer}\n依据：{evidence}\n学生的回答：{response}\n"
     "学生的回答与参考答案的意思一致吗？只回答“对”或“错”。",

@@ -20,14 +20,14 @@ from bookqa.library.book import Book
 from bookqa.study import open_questions
 from bookqa.study.cards import Card, missed_card, term_card
 from bookqa.study.emphasis import bold_runs
-from bookqa.study.grading import Grade, grade
+from bookqa.study.grading import OTHERS, Grade, grade
+from bookqa.study.keys import fold
 from bookqa.study.material import Material, Part, outline_paths, read_material
 from bookqa.study.progress import section_key
-from bookqa.study.quiz import Item, ItemType
+from bookqa.study.quiz import Item, ItemType, make_items
 from bookqa.study.quiz import Part as QuizPart
-from bookqa.study.quiz import make_items
 from bookqa.study.sheet import StudySheet, central_points, exercises, figures, hints_for, summary_points
-from bookqa.study.terms import Term, find_terms, fold
+from bookqa.study.terms import Term, find_terms
 from bookqa.text import language_of
 from bookqa.types import Language, Section
 
@@ -142,14 +142,16 @@ class StudyGuide:
         return items[:n]
 
     def grade(self, item: Item, response: str, backend: Backend | None = None) -> Grade:
-        """Grade ``response`` to ``item`` (:func:`bookqa.study.grading.grade`): an open answer against the sentences
-        of the section it came from, and by the model when ``backend`` is generative."""
+        """Grade ``response`` to ``item`` (:func:`bookqa.study.grading.grade`): an open answer against OTHERS sentences
+        spread over the chapter it came from, and by the model when ``backend`` is generative."""
         model = backend if backend is not None and backend.generative else None
         others: list[str] = []
         if item.type == ItemType.OPEN:
             holder = next((s for s in self.book.outline if s.number and s.number == item.section_number), None)
             if holder is not None:
-                others = [s.text for s in self.material(holder).sentences if s.part == Part.BODY]
+                body = [s.text for s in self.material(self.chapter(holder)).sentences if s.part == Part.BODY and s.text != item.evidence]
+                step = max(1, len(body) // OTHERS)
+                others = body[::step][:OTHERS]
         language = Language.ZH if language_of(item.question) == Language.ZH else Language.EN
         return grade(item, response, others, self.embedder, model, language)  # type: ignore[arg-type]
 

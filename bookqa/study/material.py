@@ -18,10 +18,10 @@ from functools import cached_property
 from itertools import groupby
 from typing import Sequence
 
-from bookqa.index.retriever import merge_chunks
 from bookqa.library.book import Book
 from bookqa.reading.chunking import section_paths
-from bookqa.text import normalize_chars, split_sentences
+from bookqa.study.keys import squeeze
+from bookqa.text import split_sentences
 from bookqa.types import Chunk, ChunkKind, Choice, Page, Section
 
 
@@ -45,25 +45,12 @@ _PART_HEADINGS = {
 _HEADING_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)+\.?)\s*")
 CAPTION = re.compile(r"^(?P<kind>图|表|figure|fig\.|table)\s*(?P<number>\d+(?:[.\-]\d+)*)\s*[:：.]\s*\S", re.IGNORECASE)
 """A figure or table caption: "图7.7.1: …", "Figure 2.1: …", "Table 3.2. …"."""
-_SQUEEZE = re.compile(r"\s+")
 _LOOSE = re.compile(r"[\s\-\u2010\u2011]+")
 """What locating text on a page ignores: whitespace, and hyphens (a word broken at a line end)."""
 PREFIX = 24
 """Characters of a line or sentence (whitespace and hyphens left out) searched for on the pages to place it."""
 SLACK = 240
 """How far past a sentence's start a term inside it may be found (the furniture of a page break lies between)."""
-
-
-def squeeze(text: str) -> str:
-    """``text`` NFKC-normalised (full-width CJK punctuation kept) without any whitespace: how text is compared with
-    a page ("answer found on its page")."""
-    return _SQUEEZE.sub("", normalize_chars(text))
-
-
-def on_page(text: str, page: Page) -> bool:
-    """Whether ``text`` is printed on ``page``: found in its text with both normalised by :func:`squeeze`."""
-    key = squeeze(text)
-    return bool(key) and key in squeeze(page.text)
 
 
 def heading_part(line: str) -> Part | None:
@@ -183,6 +170,8 @@ def outline_paths(outline: Sequence[Section]) -> dict[Section, tuple[str, ...]]:
 
 def read_material(book: Book, section: Section) -> Material:
     """The material of ``section`` of ``book``: its prose lines with their pages, sections and parts."""
+    from bookqa.index.retriever import merge_chunks  # FAISS and numpy load with the first sheet, not the overview
+
     by_path = {path: entry for entry, path in outline_paths(book.outline).items()}
     pages = [page for number in range(section.start_page, section.end_page + 1) if (page := book.pages.get(number))]
     located = PageText(pages)

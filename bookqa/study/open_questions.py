@@ -19,9 +19,8 @@ import numpy as np
 
 from bookqa.answering.citations import check_citations
 from bookqa.answering.prompts import context_block
-from bookqa.study.material import on_page
+from bookqa.study.keys import fold, on_page
 from bookqa.study.quiz import Item, ItemType, item_id
-from bookqa.study.terms import fold
 from bookqa.text import split_sentences
 from bookqa.types import Hit, Language, Message, Page, Pages, Section
 
@@ -100,7 +99,7 @@ def open_items(
             continue
         answers.add(fold(row["answer"]))
         evidence.add(found)
-        holder = next(hit for hit in hits if hit.chunk.page_start <= page <= hit.chunk.page_end)
+        holder = next(hit for hit in hits if found in hit.chunk.text and hit.chunk.page_start <= page <= hit.chunk.page_end)
         items.append(Item(
             item_id(book_id, ItemType.OPEN, row["answer"], found), ItemType.OPEN, row["question"], row["answer"], found,
             page, holder.chunk.section_path[-1] if holder.chunk.section_path else section.display_title,

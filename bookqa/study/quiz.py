@@ -23,8 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from bookqa.study.material import Material, on_page
-from bookqa.study.terms import Term, fold
+from bookqa.study.keys import fold, on_page
+from bookqa.study.material import Material
+from bookqa.study.terms import Term
 from bookqa.text import has_han, language_of
 from bookqa.types import Choice, Language, Pages, Section
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from bookqa.study.material import CAPTION, Material, Part, Sentence, squeeze
+from bookqa.study.keys import squeeze
+from bookqa.study.material import CAPTION, Material, Part, Sentence
 from bookqa.study.terms import Term
 from bookqa.text import has_han
 from bookqa.types import Hit, Pages, Section

@@ -13,12 +13,12 @@ not a textbook label such as "Exercise" or "Note"), and a kind: Chinese, words, 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from bookqa.index.glossary import bilingual_pairs
 from bookqa.index.tokenizer import STOPWORDS
+from bookqa.study.keys import fold
 from bookqa.study.material import Material, Part, Sentence
 from bookqa.text import HAN, has_han
 from bookqa.types import Choice
@@ -97,13 +97,6 @@ _NAMED_ZH = re.compile(
 _HAN_SPLIT = re.compile("[或和与及]")
 _HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
 _ADVERB = re.compile(r"ly$")
-
-
-def fold(text: str) -> str:
-    """``text`` for comparison: NFKC (full width folded), case folded, inner whitespace collapsed, surrounding
-    whitespace and punctuation removed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(text.split()).strip(" .,;:!?。，；：！？、\"'“”‘’()（）[]【】")
 
 
 def term_kind(term: str) -> TermKind:
