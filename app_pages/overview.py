@@ -4,7 +4,7 @@ import streamlit as st
 
 from bookqa.errors import BookQAError
 from bookqa.text import escape_markdown
-from bookqa.ui import components, resources, state
+from bookqa.ui import components, resources, state, study
 
 library = resources.library()
 manifests = library.manifests()
@@ -33,6 +33,7 @@ selected = components.selected_manifest()
 book = components.open_book(selected, searchable=False) if selected else None
 if book is not None:  # else the error said why, and the library below offers the rebuild
     components.book_facts(book)
+    study.progress_line(book, state.profile())
 
 st.subheader("Library", anchor=False)
 for item in manifests:
@@ -46,12 +47,16 @@ for item in manifests:
                 st.rerun()
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")
+            forget = st.checkbox("Also delete the study progress in this book (every profile's)", key=f"forget-{item.book_id}",
+                                 help="Kept unless ticked: adding the same book again brings the progress back.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
                 try:
                     library.remove(item.book_id)
                 except BookQAError as error:
                     components.show_error(error)
                 else:
+                    if forget:
+                        resources.progress().forget_book(item.book_id)
                     resources.forget_books()
                     state.notify(f"Removed {item.title}.")
                     st.rerun()

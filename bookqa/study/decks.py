@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -77,3 +78,9 @@ def export(cards: Sequence[Card], path: str | Path, deck_name: str) -> Path:
     if not path.parent.is_dir():
         raise BookQAError(f"There is no folder {str(path.parent)!r} to write {path.name} into.", "Create it, or give another path.")
     return write_apkg(cards, path, deck_name) if path.suffix.lower() == ".apkg" else write_csv(cards, path)
+
+
+def deck_bytes(cards: Sequence[Card], suffix: str, deck_name: str) -> bytes:
+    """``cards`` exported as a file with ``suffix`` (.apkg or .csv), as bytes (for a download)."""
+    with tempfile.TemporaryDirectory(prefix="bookqa-deck-") as folder:
+        return export(cards, Path(folder) / f"deck{suffix}", deck_name).read_bytes()

@@ -171,3 +171,36 @@ def term_spans(text: str, query: str, tokenizer: Tokenizer) -> list[tuple[str, b
     if position < len(text):
         spans.append((text[position:], False))
     return spans
+
+
+def study_choices(outline: Sequence[Section]) -> list[Section]:
+    """What the Study page can be opened on: each chapter and section (levels 1-2), in book order."""
+    return [s for s in outline if s.level <= 2]
+
+
+def passage_with(book: Book, text: str, page: int) -> Chunk | None:
+    """The chunk printed on ``page`` that holds ``text`` (a self-test's evidence), for marking it on its page."""
+    key = " ".join(text.split())
+    return next((c for c in book.chunks if c.page_start <= page <= c.page_end and key in " ".join(c.text.split())), None)
+
+
+def progress_rows(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> list[dict[str, Any]]:
+    """The rows of the progress chart of ``chapter``: the chapter itself, then each of its sections, with the shares
+    (0-100) of pages viewed, best self-test and cards learned, and the counts behind them."""
+    members = [chapter, *next((sections for top, sections in outline_tree(outline) if top == chapter), [])]
+    by_section = {p.section: p for p in progress}
+    rows = []
+    for section in members:
+        p = by_section.get(section)
+        if p is None:
+            continue
+        rows.append({
+            "section": section.number or section.title,
+            "title": section.display_title,
+            "pages": round(100 * p.pages_viewed / max(p.pages, 1)),
+            "test": None if p.best is None else round(100 * p.best),
+            "cards": round(100 * p.learned / p.cards) if p.cards else None,
+            "counts": f"{p.pages_viewed}/{p.pages} pages · {p.tests} self-tests · {p.learned}/{p.cards} cards learned · "
+                      f"{p.due} due · {p.questions} questions",
+        })
+    return rows
