@@ -2,13 +2,15 @@
 
 Read from the PDF itself (the index keeps no fonts). A bold run counts when it sits in a line that is not bold
 throughout (a heading is) and is printed at the body size of those pages (not a caption, a formula's index or a
-running head); neighbouring bold spans of a line make one run.
+running head); neighbouring bold spans of a line make one run, and a run that ends a line goes on with the bold
+start of the next ("reduction to a previously solved" / "problem").
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -21,11 +23,19 @@ _SIZE_TOLERANCE = 0.1
 _TRIM = re.compile(r"^[\s\"'“‘(（]+|[\s\"'”’)）:：,，.。;；]+$")
 
 
-def bold_runs(pdf: Path, pages: Iterable[int]) -> dict[int, list[str]]:
-    """Per physical page of ``pages``, the bold runs of its running text in reading order, normalised and trimmed
-    of surrounding quotes, brackets and punctuation ("input:" -> "input")."""
+@dataclass(frozen=True)
+class BoldRun:
+    """A bold run: its ``text`` (normalised, trimmed of surrounding quotes, brackets and punctuation: "input:" ->
+    "input") and the ``line`` it is printed in (normalised), which tells the sentence it belongs to."""
+
+    text: str
+    line: str
+
+
+def bold_runs(pdf: Path, pages: Iterable[int]) -> dict[int, list[BoldRun]]:
+    """Per physical page of ``pages``, the bold runs of its running text, in reading order."""
     numbers = sorted(set(pages))
-    found: dict[int, list[str]] = {}
+    found: dict[int, list[BoldRun]] = {}
     with open_pdf(pdf) as doc:
         lines = {n: _lines(doc.load_page(n - 1)) for n in numbers if 1 <= n <= doc.page_count}
     sizes: Counter[float] = Counter()
@@ -37,11 +47,13 @@ def bold_runs(pdf: Path, pages: Iterable[int]) -> dict[int, list[str]]:
         return {}
     body = sizes.most_common(1)[0][0]
     for number, page_lines in lines.items():
-        runs = []
+        runs: list[BoldRun] = []
+        continued = False  # the last run ended its line in bold: a bold start of the next line goes on with it
         for line in page_lines:
             if all(bold for text, _, bold in line if text.strip()):
                 continue  # a heading, or a line that is all label
-            run = ""
+            printed = normalize_chars("".join(text for text, _, _ in line))
+            run, first = "", True
             for text, size, bold in [*line, ("", 0.0, False)]:
                 if bold and abs(size - body) <= _SIZE_TOLERANCE * body:
                     run += text
@@ -49,10 +61,16 @@ def bold_runs(pdf: Path, pages: Iterable[int]) -> dict[int, list[str]]:
                 if text.isspace() and run:
                     run += text
                     continue
-                if run.strip():
-                    runs.append(_TRIM.sub("", normalize_chars(" ".join(run.split()))))
+                trimmed = _TRIM.sub("", normalize_chars(" ".join(run.split())))
+                if trimmed and first and continued and runs:
+                    runs[-1] = BoldRun(f"{runs[-1].text} {trimmed}", runs[-1].line)
+                elif trimmed:
+                    runs.append(BoldRun(trimmed, printed))
+                if text.strip() or run:
+                    first = False
+                continued = bool(trimmed) and text == ""  # the run reached the end of the line
                 run = ""
-        found[number] = [run for run in runs if run]
+        found[number] = runs
     return found
 
 

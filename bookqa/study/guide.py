@@ -19,7 +19,7 @@ from bookqa.errors import BookQAError
 from bookqa.library.book import Book
 from bookqa.study import open_questions
 from bookqa.study.cards import Card, missed_card, term_card
-from bookqa.study.emphasis import bold_runs
+from bookqa.study.emphasis import BoldRun, bold_runs
 from bookqa.study.grading import OTHERS, Grade, grade
 from bookqa.study.keys import fold
 from bookqa.study.material import Material, Part, outline_paths, read_material
@@ -56,7 +56,7 @@ class StudyGuide:
         self._by_path = {path: section for section, path in self._paths.items()}
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, Section], object] = {}
-        self._bold: dict[int, list[str]] = {}
+        self._bold: dict[int, list[BoldRun]] = {}
         self._segment: Callable[[str], Iterable[str]] | None = None
 
     # ------------------------------------------------------------------------------------------- the outline
@@ -132,7 +132,8 @@ class StudyGuide:
         ]
         pool = self.terms(self.chapter(section))
         wanted = n - (max(1, n // OPEN_SHARE) if model is not None else 0)
-        items = make_items(self.book.book_id, section, material, self.terms(section), pool, parts, self.book.pages, max(1, wanted), seed)
+        items = make_items(self.book.book_id, section, material, self.terms(section), pool, parts, self.book.pages, max(1, wanted), seed,
+                           segment=self._words())
         if model is not None and self.book.retriever is not None and self.embedder is not None:
             hits = self.book.retriever.search(section.title, k=4, scope=self._scope(section))
             items += open_questions.open_items(
@@ -175,7 +176,7 @@ class StudyGuide:
         with self._lock:
             return self._cache.setdefault(key, value)  # type: ignore[return-value]
 
-    def _bold_runs(self, section: Section) -> dict[int, list[str]]:
+    def _bold_runs(self, section: Section) -> dict[int, list[BoldRun]]:
         pages = range(section.start_page, section.end_page + 1)
         with self._lock:
             missing = [page for page in pages if page not in self._bold]

@@ -49,6 +49,10 @@ _LOOSE = re.compile(r"[\s\-\u2010\u2011]+")
 """What locating text on a page ignores: whitespace, and hyphens (a word broken at a line end)."""
 PREFIX = 24
 """Characters of a line or sentence (whitespace and hyphens left out) searched for on the pages to place it."""
+LIST_MARK = re.compile(r"^(?:[•·▪◦‣\-–—*]|\d{1,2}[.)、．]|[(（]\d{1,2}[)）])\s*")
+"""The mark of a list item: a bullet, "1.", "(3)"."""
+_EQUATION_NUMBER = re.compile(r"^\(\d+(?:\.\d+)*\)\s*")
+"""An equation's number that the text layer puts before the sentence after the equation: "(3.1.14)根据…"."""
 SLACK = 240
 """How far past a sentence's start a term inside it may be found (the furniture of a page break lies between)."""
 
@@ -129,13 +133,15 @@ class Material:
 
     @cached_property
     def sentences(self) -> tuple[Sentence, ...]:
-        """The sentences of the lines that are not headings or captions; a glossary entry and a summary's list
-        item are one sentence each."""
+        """The sentences of the lines that are not headings or captions (a list item's mark, and an equation number
+        before one, left out); a glossary entry and a summary's list item are one sentence each."""
         found = []
         for index, line in enumerate(self.lines):
             if line.part in (Part.HEADING, Part.CAPTION):
                 continue
             pieces = [line.text] if line.part in (Part.GLOSSARY, Part.SUMMARY) else split_sentences(line.text)
+            pieces = [LIST_MARK.sub("", pieces[0]), *pieces[1:]] if pieces else pieces
+            pieces = [stripped for piece in pieces if (stripped := _EQUATION_NUMBER.sub("", piece))]
             cursor = line.offset
             for piece in pieces:
                 offset = self.text.find(piece, cursor, cursor + len(line.text) + SLACK) if cursor >= 0 else -1
@@ -151,10 +157,6 @@ class Material:
             return sentence.page
         found = self.text.find(text, sentence.offset, sentence.offset + len(sentence.text) + SLACK)
         return self.text.page_at(found) if found >= 0 else sentence.page
-
-    def pages(self) -> list[Page]:
-        """The pages of the section."""
-        return list(self.text.pages)
 
 
 def section_chunks(book: Book, section: Section) -> list[Chunk]:

@@ -10,8 +10,9 @@ Types are spread evenly, in an order the seed shuffles. Every item carries its a
 sentence), the physical page where the answer is printed, its label, and its section. An item whose key (the
 answer; for a where item, the term explained) is not found on its page (:func:`bookqa.study.material.on_page`) is
 dropped, never repaired; so is one that would share an answer or an evidence sentence with an item before it, or
-whose options are not distinct. A sentence too short around the blank, or mostly symbols (a formula), makes no
-item: a thin section yields fewer items, never padded ones.
+whose options are not distinct. A sentence that cannot carry a fair item makes none (too short around the blank,
+mostly symbols, a lead-in to a listing, about the book itself, or naming the term inside a longer one): a thin section
+yields fewer items, never padded ones.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from bookqa.index.glossary import english_stems
 from bookqa.study.keys import fold, on_page
 from bookqa.study.material import Material
-from bookqa.study.terms import Term
+from bookqa.study.terms import Segment, Source, Term
 from bookqa.text import has_han, language_of
 from bookqa.types import Choice, Language, Pages, Section
 
@@ -35,12 +37,17 @@ OPTIONS = 4
 MIN_CONTEXT = {True: 10, False: 5}
 """What a blanked sentence must keep around the blank: Han characters for a Chinese one (True), words otherwise."""
 MAX_EVIDENCE_CHARS = 320
+MAX_BLANKS = 3
+"""A sentence that needs more blanks than this to hide the answer makes no item: too little of it is left."""
 MIN_WORD_SHARE = 0.55
 """Share of a sentence's characters that must be letters or Han characters (a formula's sentence makes no item)."""
 
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
 _ARTICLE = re.compile(rf"\b(an?|An?)\s+{re.escape(BLANK)}")
+_STARTS_WITH_A_WORD = re.compile(r"^[\"'“‘(（《]?[A-Za-z\u3400-\u9fff]")
+_META = re.compile(r"本节|本章|本书|下一节|下一章|上一节|上一章|\b(?:this|next|previous|the following) (?:chapter|section)\b|\bin this book\b", re.IGNORECASE)
+"""A sentence about the book itself ("本节将介绍…", "In this chapter we…"): it names a topic, it does not explain it."""
 
 
 class ItemType(Choice):
@@ -98,11 +105,17 @@ def item_id(book_id: str, kind: ItemType, answer: str, evidence: str) -> str:
     return f"{kind.value[:2]}-{digest}"
 
 
-def blanked(term: Term) -> str | None:
+def blanked(term: Term, segment: Segment) -> str | None:
     """The defining sentence of ``term`` with the term (and its English name) blanked, every other mention of either
-    too; None when what is left is too short to answer from or is mostly symbols."""
+    too; None when the sentence cannot make a fair item (see :func:`fair_evidence`), or when the term also appears
+    inside a longer word of it (blanking "梯度" in "梯度下降" would leave "____下降"); ``segment`` cuts Han text
+    into words."""
     text = term.sentence.text
+    if not fair_evidence(term):
+        return None
     start, end = term.span
+    if has_han(term.term) and _inside_a_word(term.term, text, (start, start + len(term.term)), segment):
+        return None
     out = text[:start] + BLANK + text[end:]
     for name in (term.term, term.english):
         if name:
@@ -113,29 +126,82 @@ def blanked(term: Term) -> str | None:
     rest = out.replace(BLANK, "")
     chinese = has_han(text)
     context = len(re.findall(r"[\u3400-\u9fff]", rest)) if chinese else len(_LATIN_WORD.findall(rest))
+    return out if context >= MIN_CONTEXT[chinese] else None
+
+
+def fair_evidence(term: Term) -> bool:
+    """Whether the defining sentence of ``term`` can carry an item: of a reasonable length, mostly words (not a
+    formula or a listing's output), beginning with a word (not a formula number or a prompt), not a lead-in to what
+    follows it (ending with a colon, except a glossary entry), and not about the book itself ("本节介绍…", "In this
+    chapter…")."""
+    text = term.sentence.text
     letters = len(_CONTENT.findall(text))
-    if context < MIN_CONTEXT[chinese] or len(text) > MAX_EVIDENCE_CHARS or letters < MIN_WORD_SHARE * len(text.replace(" ", "")):
-        return None
-    return out
+    if len(text) > MAX_EVIDENCE_CHARS or letters < MIN_WORD_SHARE * len(text.replace(" ", "")):
+        return False
+    if not _STARTS_WITH_A_WORD.match(text) or _META.search(text):
+        return False
+    return term.source == Source.GLOSSARY or not text.rstrip().endswith((":", "："))
+
+
+def _inside_another(term: Term, terms: Sequence[Term]) -> bool:
+    """Whether the sentence of ``term`` also names a longer term of ``terms`` that holds it (轴突 in 轴突端子): blanking
+    the one would blank part of the other."""
+    sentence = fold(term.sentence.text)
+    return any(term.key in other.key and other.key != term.key and other.key in sentence for other in terms)
+
+
+def _inside_a_word(term: str, text: str, own: tuple[int, int], segment: Segment) -> bool:
+    """Whether ``term`` occurs in ``text``, other than at ``own``, where its ends are not word boundaries."""
+    bounds = {0}
+    position = 0
+    for word in segment(text):
+        position += len(word)
+        bounds.add(position)
+    for match in re.finditer(re.escape(term), text):
+        if (match.start(), match.end()) != own and not (match.start() in bounds and match.end() in bounds):
+            return True
+    return False
 
 
 def distractors(term: Term, pool: Sequence[Term], rng: random.Random, wanted: int = OPTIONS - 1) -> list[str]:
     """``wanted`` terms of ``pool`` (the chapter's) of the kind of ``term`` that could stand in its place: not the
-    term or its English name, not inside it and not holding it, not in its sentence; distinct. Fewer when the
-    chapter has fewer."""
+    term, its English name or a form of either ("parsing" for "parse": English words are compared by their stems),
+    not inside it and not holding it, not in its sentence; distinct in the same way; singular or plural as the
+    answer is. A capital that only begins a sentence is dropped when the answer has none. Fewer when the chapter has
+    fewer."""
     own = {fold(term.term), fold(term.english)} - {""}
+    stems = {_stems(name) for name in own}
     sentence = fold(term.sentence.text)
-    found: dict[str, str] = {}
+    found: dict[tuple[str, ...], str] = {}
     for other in pool:
-        key = other.key
-        if other.kind != term.kind or key in own or key in found or key in sentence:
+        key, stem = other.key, _stems(other.key)
+        if other.kind != term.kind or stem in stems or stem in found or key in sentence:
             continue
         if any(key in mine or mine in key for mine in own):
             continue
-        found[key] = other.term
-    options = list(found.values())
+        found[stem] = _in_case_of(other.term, term.term)
+    options = [option for option in found.values() if _plural(option) == _plural(term.term)]
     rng.shuffle(options)
     return options[:wanted]
+
+
+def _plural(term: str) -> bool:
+    """Whether an English term looks plural (its last word ends in a single "s"), so that options agree in number
+    with the blank ("A(n) ____ is" takes no "tokens"); never for other terms."""
+    last = term.split()[-1] if term.isascii() and term.split() else ""
+    return len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    """English words by their stems ("Tokens" -> ("token",)); other text as it is."""
+    return tuple(english_stems(text)) if text.isascii() and english_stems(text) else (text,)
+
+
+def _in_case_of(option: str, answer: str) -> str:
+    """``option`` without a capital that only begins a sentence ("Semantic error"), when ``answer`` is lower case."""
+    if answer[:1].islower() and option[:1].isupper() and option[1:] == option[1:].lower():
+        return option[0].lower() + option[1:]
+    return option
 
 
 @dataclass(frozen=True)
@@ -158,51 +224,70 @@ def make_items(
     pages: Pages,
     n: int,
     seed: int | None = None,
+    segment: Segment = lambda text: list(text),
 ) -> list[Item]:
     """Up to ``n`` items on ``section`` (see the module docstring), in reading order.
 
     ``material``/``terms``: the section's. ``pool``: the terms of its chapter (distractors). ``parts``: the
     subsections (of a chapter: its sections) a where item chooses among; fewer than three make no where items.
-    ``pages``: the book's pages (for the page check). ``seed``: the same seed gives the same items.
+    ``pages``: the book's pages (for the page check). ``seed``: the same seed gives the same items. ``segment``: cuts
+    Han text into words (the book's tokenizer); by default every character is a word.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
     rng = random.Random(seed)
     language = language_of(" ".join(s.text for s in material.sentences[:40]))
-    by_sentence: dict[tuple[int, str], Term] = {}
-    for term in terms:  # one term per sentence: the first it defines
-        by_sentence.setdefault((term.sentence.line, term.sentence.text), term)
-    candidates = list(by_sentence.values())
-    rng.shuffle(candidates)
+    by_sentence: dict[tuple[int, str], list[Term]] = {}
+    for term in terms:  # one item per sentence: of the terms it defines, the first that makes one
+        by_sentence.setdefault((term.sentence.line, term.sentence.text), []).append(term)
+    sentences = list(by_sentence.values())
+    rng.shuffle(sentences)
     used: Counter[ItemType] = Counter()
     answers: set[str] = set()
     evidence: set[str] = set()
     items: list[tuple[tuple[int, int], Item]] = []
-    for term in candidates:
+    for defined in sentences:
         if len(items) == n:
             break
-        text = blanked(term)
-        if text is None:
-            continue
-        made = {
-            ItemType.CHOICE: _choice(book_id, term, text, pool, rng, language),
-            ItemType.WHERE: _where(book_id, term, parts, rng, language),
-            ItemType.CLOZE: _cloze(book_id, term, text, language),
-        }
-        options = [kind for kind, item in made.items() if item is not None]
-        rng.shuffle(options)
-        options.sort(key=lambda kind: used[kind])
-        for kind in options:
-            item = made[kind]
-            assert item is not None
-            if not _checked(item, pages, answers, evidence):
-                continue
-            used[kind] += 1
-            answers.add(fold(item.answer))
-            evidence.add(item.evidence)
-            items.append(((term.sentence.line, term.span[0]), item))
-            break
+        for term in defined:
+            item = _item(book_id, term, terms, pool, parts, pages, rng, language, used, answers, evidence, segment)
+            if item is not None:
+                used[item.type] += 1
+                answers.add(fold(item.answer))
+                evidence.add(item.evidence)
+                items.append(((term.sentence.line, term.span[0]), item))
+                break
     return [item for _, item in sorted(items, key=lambda entry: entry[0])]
+
+
+def _item(
+    book_id: str,
+    term: Term,
+    terms: Sequence[Term],
+    pool: Sequence[Term],
+    parts: Sequence[Part],
+    pages: Pages,
+    rng: random.Random,
+    language: Language,
+    used: Counter[ItemType],
+    answers: set[str],
+    evidence: set[str],
+    segment: Segment,
+) -> Item | None:
+    """The item ``term`` makes, of the type used least so far among those it can make, checked; None when it
+    makes none."""
+    text = blanked(term, segment)
+    if text is None or _inside_another(term, terms) or text.count(BLANK) > MAX_BLANKS:
+        return None
+    made = {
+        ItemType.CHOICE: _choice(book_id, term, text, pool, rng, language),
+        ItemType.WHERE: _where(book_id, term, parts, rng, language),
+        ItemType.CLOZE: _cloze(book_id, term, text, language),
+    }
+    kinds = [kind for kind, item in made.items() if item is not None]
+    rng.shuffle(kinds)
+    kinds.sort(key=lambda kind: used[kind])
+    return next((item for kind in kinds if (item := made[kind]) is not None and _checked(item, pages, answers, evidence)), None)
 
 
 def _checked(item: Item, pages: Pages, answers: set[str], evidence: set[str]) -> bool:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from bookqa.index.embedders import Embedder
 
 MAX_KEY_POINTS = 5
+MAX_CANDIDATES = 48
+"""A long section's central sentences are chosen among this many of its sentences, spread evenly over it (each is
+embedded: the cost of a sheet stays bounded)."""
 SENTENCES_PER_POINT = 4
 """A section without a summary gets one key point per this many candidate sentences (at least one, at most
 MAX_KEY_POINTS)."""
@@ -39,7 +42,6 @@ MIN_POINT_CHARS = {True: 12, False: 40}
 HINTS = 2
 """Passages shown as hints per exercise."""
 
-_BULLET = re.compile(r"^(?:[•·▪◦‣\-–—*]|\d{1,2}[.)、．])\s*")
 _EXERCISE_MARK = re.compile(r"^(?:exercise|problem|练习|习题)\s*\d+(?:\.\d+)*\s*[.:：]?\s", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:(\d{1,2})[.)、．]|[(（](\d{1,2})[)）])\s*")
 _CONTENT = re.compile(r"[\w\u3400-\u9fff]")
@@ -119,8 +121,8 @@ class StudySheet:
 
 
 def summary_points(material: Material) -> list[KeyPoint]:
-    """The list items (or sentences) of the section's own summaries, bullets removed."""
-    return [KeyPoint(_BULLET.sub("", s.text).strip(), s.page, True) for s in material.sentences if s.part == Part.SUMMARY]
+    """The list items (or sentences) of the section's own summaries."""
+    return [KeyPoint(s.text, s.page, True) for s in material.sentences if s.part == Part.SUMMARY]
 
 
 def central_points(material: Material, embedder: Embedder) -> list[KeyPoint]:
@@ -128,6 +130,8 @@ def central_points(material: Material, embedder: Embedder) -> list[KeyPoint]:
     candidates = [s for s in material.sentences if s.part == Part.BODY and _can_be_point(s)]
     if not candidates:
         return []
+    step = max(1, round(len(candidates) / MAX_CANDIDATES))
+    candidates = candidates[::step]
     vectors = embedder.embed([s.text for s in candidates])
     centre = vectors.mean(axis=0)
     order = np.argsort(-(vectors @ centre), kind="stable")

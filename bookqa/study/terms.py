@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from bookqa.index.glossary import bilingual_pairs
 from bookqa.index.tokenizer import STOPWORDS
-from bookqa.study.keys import fold
+from bookqa.study.emphasis import BoldRun
+from bookqa.study.keys import fold, squeeze
 from bookqa.study.material import Material, Part, Sentence
 from bookqa.text import HAN, has_han
 from bookqa.types import Choice
@@ -92,11 +93,14 @@ _NAMED_EN = (
     re.compile(r"\b[Ww]e\s+call\s+(?:this|it|these|them|that|such\s+\w+)\s+(?P<article>(?:an?|the)\s+)?(?P<term>[A-Za-z][^,.;:!?()]*)"),
 )
 _NAMED_ZH = re.compile(
-    rf"(?:也被称为|被称为|称之为|也称为|又称为|也叫做|称为|又称|叫做|叫作|简称)(?P<term>[{HAN}A-Za-z0-9\-]{{2,12}})"
+    rf"(?:也被称为|被称为|称之为|也称为|又称为|也叫做|称为|又称|叫做|叫作|简称)(?P<term>[{HAN}A-Za-z0-9\-]{{2,}})"
 )
 _HAN_SPLIT = re.compile("[或和与及]")
 _HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
 _ADVERB = re.compile(r"ly$")
+_LEADING_TAGS = frozenset("pcrmq")
+INTRODUCERS = frozenset("名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为".split())
+"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"): not part of the term after them."""
 
 
 def term_kind(term: str) -> TermKind:
@@ -108,24 +112,28 @@ def term_kind(term: str) -> TermKind:
 
 def term_shape(term: str) -> bool:
     """Whether ``term`` looks like a term: 2-12 Han characters (letters and digits may join them), or 1-5 Latin
-    words of at least two letters in all that are not a stop word or a label; never a number or a symbol."""
+    words with at least three letters in all (or a two-letter acronym), not starting with a label or a stop word nor
+    ending with a stop word; never a number or a symbol."""
     if has_han(term):
         return _HAN_TERM.fullmatch(term) is not None and 2 <= len(term) <= MAX_HAN and not term.isdigit()
     if not _LATIN_TERM.fullmatch(term):
         return False
     words = term.lower().split()
     letters = sum(char.isalpha() for char in term)
-    return letters >= 2 and len(words) <= MAX_WORDS and words[0] not in LABELS and words[0] not in STOPWORDS and (
+    if letters < 3 and not (letters == 2 and term.isupper()):
+        return False  # a symbol set in bold ("x", "Xw"), not a term
+    return len(words) <= MAX_WORDS and words[0] not in LABELS and words[0] not in STOPWORDS and (
         words[-1] not in STOPWORDS
     )
 
 
-def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence[str]] = {}) -> list[Term]:
+def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence[BoldRun]] = {}) -> list[Term]:
     """The terms ``material`` defines, in reading order, each once (by :func:`fold`), with the first sentence that
     defines it.
 
     ``segment``: cuts Han runs into words (for pairs). ``bold``: per physical page, the bold runs of its running
-    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them.
+    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. A term that is the English name a
+    pair gives another term ("DenseNet" of 稠密连接网络) is that term.
     """
     sentences = [s for s in material.sentences if s.part in (Part.BODY, Part.GLOSSARY)]
     found: list[tuple[int, int, Term]] = []
@@ -135,9 +143,10 @@ def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence
     for position, start, term in _bold_terms(sentences, bold):
         found.append((position, start, term))
     seen: set[str] = set()
+    english = {fold(term.english) for _, _, term in found if term.english}
     terms = []
     for _, _, term in sorted(found, key=lambda entry: (entry[0], entry[1])):
-        if term.key in seen or not term_shape(term.term):
+        if term.key in seen or not term_shape(term.term) or (not term.english and term.key in english):
             continue
         seen.add(term.key)
         terms.append(_placed(term, material))
@@ -159,10 +168,14 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
             yield 0, Term(term, sentence, sentence.page, (0, len(term)), Source.GLOSSARY)
         return
     for pair in bilingual_pairs(text, segment):
-        yield pair.start, Term(pair.term, sentence, sentence.page, (pair.start, pair.end), Source.PAIR, pair.english)
+        if sum(char.isalpha() for char in pair.english) < 2:
+            continue  # a variable in parentheses, "（L）"
+        term = _trim_han(pair.term)
+        start = pair.start + len(pair.term) - len(term)
+        yield start, Term(term, sentence, sentence.page, (start, pair.end), Source.PAIR, pair.english)
     for match in _NAMED_ZH.finditer(text):
         term = _HAN_SPLIT.split(match.group("term"))[0]
-        if len(term) >= 2 and not _HAN_NOT_TERM.search(term):
+        if 2 <= len(term) <= MAX_HAN and not _HAN_NOT_TERM.search(term):
             start = match.start("term")
             yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
     for pattern in _NAMED_EN:
@@ -171,6 +184,19 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
             if term:
                 start = match.start("term")
                 yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
+
+
+def _trim_han(term: str) -> str:
+    """``term`` without the words a pair's backward reading took from the sentence before it: leading prepositions,
+    conjunctions, pronouns, numerals and measure words (jieba's part-of-speech tags), and verbs that introduce a name
+    (:data:`INTRODUCERS`); at least two characters are left."""
+    import jieba.posseg
+
+    words = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
+    while len(words) > 1 and (words[0][1][:1] in _LEADING_TAGS or words[0][0] in INTRODUCERS) and len(term) - len(words[0][0]) >= 2:
+        term = term[len(words[0][0]) :]
+        words = words[1:]
+    return term
 
 
 def _english_term(phrase: str, article: bool, rest: str) -> str:
@@ -193,16 +219,30 @@ def _english_term(phrase: str, article: bool, rest: str) -> str:
     return term
 
 
-def _bold_terms(sentences: Sequence[Sentence], bold: Mapping[int, Sequence[str]]) -> Iterator[tuple[int, int, Term]]:
-    """Each bold run of a page with the first sentence on that page (or begun on the page before) that holds it
-    as a whole word."""
+def _bold_terms(sentences: Sequence[Sentence], bold: Mapping[int, Sequence[BoldRun]]) -> Iterator[tuple[int, int, Term]]:
+    """Each bold run of a page with the sentence it is printed in: of the sentences on that page (or begun on the
+    page before) that hold it as a whole word (a plural ending may follow), the one that also holds the words printed
+    next to it on its line, else the first."""
     for page, runs in bold.items():
         near = [(position, s) for position, s in enumerate(sentences) if s.page in (page, page - 1)]
         for run in runs:
-            pattern = re.compile(rf"(?<![\w-]){re.escape(run)}(?![\w-])" if not has_han(run) else re.escape(run))
-            for position, sentence in near:
-                match = pattern.search(sentence.text) or (None if has_han(run) else re.search(pattern.pattern, sentence.text, re.IGNORECASE))
-                if match:
-                    span = (match.start(), match.end())
-                    yield position, match.start(), Term(match.group(), sentence, sentence.page, span, Source.BOLD)
-                    break
+            if has_han(run.text):
+                pattern = re.compile(re.escape(run.text))
+            else:
+                pattern = re.compile(rf"(?<![\w-]){re.escape(run.text)}(?=(?:e?s)?(?![\w-]))", re.IGNORECASE)
+            holding = [(position, s, match) for position, s in near if (match := pattern.search(s.text))]
+            if not holding:
+                continue
+            context = _neighbours(run)
+            position, sentence, match = next((h for h in holding if context and context in squeeze(h[1].text)), holding[0])
+            yield position, match.start(), Term(match.group(), sentence, sentence.page, (match.start(), match.end()), Source.BOLD)
+
+
+def _neighbours(run: BoldRun) -> str:
+    """The run with what is printed right after it on its line (or right before, at a line end), squeezed."""
+    line, key = squeeze(run.line), squeeze(run.text)
+    at = line.lower().find(key.lower())
+    if at < 0:
+        return ""
+    after = line[at + len(key) : at + len(key) + 10]
+    return line[at : at + len(key) + len(after)] if len(after) >= 4 else line[max(0, at - 10) : at + len(key)]
