@@ -60,8 +60,9 @@ def _mentions(text: str, term: str) -> bool:
 
 
 def _plain(text: str) -> str:
-    """``text`` NFKC-normalised without whitespace (the independent check's normalisation)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    """``text`` NFKC-normalised, Unicode hyphens as "-", without whitespace (the independent check's normalisation,
+    as bench/bench_study.py has it)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).replace("\u2010", "-").replace("\u2011", "-"))
 
 
 def _printed(pdf: Path, page: int) -> str:
@@ -248,8 +249,15 @@ def test_with_the_real_embedded_model(tmp_path: Path, real_data_dir: Path) -> No
     section = guide.find("2.1")
     points = guide.sheet(section).key_points
     assert points and not any(p.summary for p in points)
-    assert all(p.text.endswith(".") for p in points)
+    body = [s.text for s in guide.material(section).sentences if s.part == Part.BODY]
+    assert all(p.text in body for p in points)
+    assert guide.sheet(guide.find("1.2")).exercises[0].hints  # retrieval finds passages of the chapter for it
     items = guide.quiz(guide.find("1"), n=10, seed=random.Random(1).randint(0, 99))
     assert len(items) >= 5
     for item in items:
         assert _plain(item.key) in _printed(guide.book.pdf_path, item.page)
+    reply = '{"question": "What does an assignment statement do?", "answer": "It creates a variable and gives it a value.", "page": "[p.4]"}'
+    hits = guide.book.retriever.search("assignment statement variable", k=3, scope=Scope(section="2.1"))
+    item = open_items(manifest.book_id, section, hits, guide.book.pages, ScriptedModel(reply), guide.embedder, Language.EN, n=1)[0]
+    assert guide.grade(item, "It makes a new variable and puts a value in it.").correct
+    assert not guide.grade(item, "Whole numbers belong to the type integer.").correct

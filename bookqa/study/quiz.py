@@ -8,7 +8,7 @@ From each term the section defines (:mod:`bookqa.study.terms`), one item of one 
   its parts whose titles and text do not name the term.
 Types are spread evenly, in an order the seed shuffles. Every item carries its answer, its evidence (the defining
 sentence), the physical page where the answer is printed, its label, and its section. An item whose key (the
-answer; for a where item, the term explained) is not found on its page (:func:`bookqa.study.material.on_page`) is
+answer; for a where item, the term explained) is not found on its page (:func:`bookqa.study.keys.on_page`) is
 dropped, never repaired; so is one that would share an answer or an evidence sentence with an item before it, or
 whose options are not distinct. A sentence that cannot carry a fair item makes none (too short around the blank,
 mostly symbols, a lead-in to a listing, about the book itself, or naming the term inside a longer one): a thin section
@@ -28,7 +28,7 @@ from bookqa.index.glossary import english_stems
 from bookqa.study.keys import fold, on_page
 from bookqa.study.material import Material
 from bookqa.study.terms import Segment, Source, Term
-from bookqa.text import has_han, language_of
+from bookqa.text import HAN, has_han, language_of
 from bookqa.types import Choice, Language, Pages, Section
 
 BLANK = "____"
@@ -37,15 +37,21 @@ OPTIONS = 4
 MIN_CONTEXT = {True: 10, False: 5}
 """What a blanked sentence must keep around the blank: Han characters for a Chinese one (True), words otherwise."""
 MAX_EVIDENCE_CHARS = 320
+SHORT = {True: 24, False: 12}
+"""A defining sentence shorter than this (Han characters for a Chinese one, words otherwise) is shown after the
+sentence before it."""
 MAX_BLANKS = 3
 """A sentence that needs more blanks than this to hide the answer makes no item: too little of it is left."""
 MIN_WORD_SHARE = 0.55
 """Share of a sentence's characters that must be letters or Han characters (a formula's sentence makes no item)."""
 
-_CONTENT = re.compile(r"[\w\u3400-\u9fff]")
+_CONTENT = re.compile(r"\w")  # a letter, digit or Han character
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+_HAN_CHAR = re.compile(f"[{HAN}]")
 _ARTICLE = re.compile(rf"\b(an?|An?)\s+{re.escape(BLANK)}")
-_STARTS_WITH_A_WORD = re.compile(r"^[\"'“‘(（《]?[A-Za-z\u3400-\u9fff]")
+_STARTS_WITH_A_WORD = re.compile(rf"^[\"'“‘(（《]?[A-Za-z{HAN}]")
+_POINTS_BACK = re.compile(r"^(?:this|that|these|those|it|they|such|here|thus|so|hence|therefore|也就是说|换句话说|因此|所以|于是|这|那|它|此|其|该)(?![a-z])", re.IGNORECASE)
+"""A sentence opening that refers to the one before it."""
 _META = re.compile(r"本节|本章|本书|下一节|下一章|上一节|上一章|\b(?:this|next|previous|the following) (?:chapter|section)\b|\bin this book\b", re.IGNORECASE)
 """A sentence about the book itself ("本节将介绍…", "In this chapter we…"): it names a topic, it does not explain it."""
 
@@ -125,7 +131,7 @@ def blanked(term: Term, segment: Segment) -> str | None:
     out = _ARTICLE.sub(lambda match: f"{match.group(1)[0]}(n) {BLANK}", out)  # "an ____" would give away a vowel
     rest = out.replace(BLANK, "")
     chinese = has_han(text)
-    context = len(re.findall(r"[\u3400-\u9fff]", rest)) if chinese else len(_LATIN_WORD.findall(rest))
+    context = len(_HAN_CHAR.findall(rest)) if chinese else len(_LATIN_WORD.findall(rest))
     return out if context >= MIN_CONTEXT[chinese] else None
 
 
@@ -141,6 +147,24 @@ def fair_evidence(term: Term) -> bool:
     if not _STARTS_WITH_A_WORD.match(text) or _META.search(text):
         return False
     return term.source == Source.GLOSSARY or not text.rstrip().endswith((":", "："))
+
+
+def with_context(term: Term, text: str, material: Material) -> str:
+    """The blanked sentence ``text`` of ``term``, after the sentence before it in its paragraph when it leans on that
+    one: when it is short, or opens with a word that points back ("This is known as ____"); not when the sentence
+    before names the term."""
+    sentence = term.sentence
+    chinese = has_han(sentence.text)
+    size = len(_HAN_CHAR.findall(sentence.text)) if chinese else len(_LATIN_WORD.findall(sentence.text))
+    if size >= SHORT[chinese] and not _POINTS_BACK.match(sentence.text):
+        return text
+    sentences = material.sentences
+    index = next((i for i, s in enumerate(sentences) if s is sentence), -1)
+    before = sentences[index - 1] if index > 0 and sentences[index - 1].line == sentence.line else None
+    names = [name for name in (term.term, term.english) if name]
+    if before is None or any(fold(name) in fold(before.text) for name in names):
+        return text
+    return f"{before.text} {text}" if not chinese else before.text + text
 
 
 def _inside_another(term: Term, terms: Sequence[Term]) -> bool:
@@ -250,7 +274,7 @@ def make_items(
         if len(items) == n:
             break
         for term in defined:
-            item = _item(book_id, term, terms, pool, parts, pages, rng, language, used, answers, evidence, segment)
+            item = _item(book_id, material, term, terms, pool, parts, pages, rng, language, used, answers, evidence, segment)
             if item is not None:
                 used[item.type] += 1
                 answers.add(fold(item.answer))
@@ -262,6 +286,7 @@ def make_items(
 
 def _item(
     book_id: str,
+    material: Material,
     term: Term,
     terms: Sequence[Term],
     pool: Sequence[Term],
@@ -279,6 +304,7 @@ def _item(
     text = blanked(term, segment)
     if text is None or _inside_another(term, terms) or text.count(BLANK) > MAX_BLANKS:
         return None
+    text = with_context(term, text, material)
     made = {
         ItemType.CHOICE: _choice(book_id, term, text, pool, rng, language),
         ItemType.WHERE: _where(book_id, term, parts, rng, language),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bookqa.index.embedders import Embedder
 
 MAX_KEY_POINTS = 5
-MAX_CANDIDATES = 48
+MAX_CANDIDATES = 24
 """A long section's central sentences are chosen among this many of its sentences, spread evenly over it (each is
 embedded: the cost of a sheet stays bounded)."""
 SENTENCES_PER_POINT = 4
@@ -44,7 +44,7 @@ HINTS = 2
 
 _EXERCISE_MARK = re.compile(r"^(?:exercise|problem|练习|习题)\s*\d+(?:\.\d+)*\s*[.:：]?\s", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:(\d{1,2})[.)、．]|[(（](\d{1,2})[)）])\s*")
-_CONTENT = re.compile(r"[\w\u3400-\u9fff]")
+_CONTENT = re.compile(r"\w")  # a letter, digit or Han character
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ not a textbook label such as "Exercise" or "Note"), and a kind: Chinese, words, 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -98,9 +99,13 @@ _NAMED_ZH = re.compile(
 _HAN_SPLIT = re.compile("[或和与及]")
 _HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
 _ADVERB = re.compile(r"ly$")
-_LEADING_TAGS = frozenset("pcrmq")
-INTRODUCERS = frozenset("名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为".split())
-"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"): not part of the term after them."""
+_LEADING_TAGS = frozenset("pcrmqf")
+_INNER_TAGS = frozenset("pu")
+CLAUSE_WORDS = frozenset("because since while but unless until although though whereas whose after before".split())
+"""English words that open a clause: a name given by "is called X" ends before them ("a filter because it…")."""
+INTRODUCERS = frozenset("名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为 且 并 而 及 以及 或者".split())
+"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"), and conjunctions jieba does not tag as
+such: not part of the term after them."""
 
 
 def term_kind(term: str) -> TermKind:
@@ -133,7 +138,8 @@ def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence
 
     ``segment``: cuts Han runs into words (for pairs). ``bold``: per physical page, the bold runs of its running
     text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. A term that is the English name a
-    pair gives another term ("DenseNet" of 稠密连接网络) is that term.
+    pair gives another term ("DenseNet" of 稠密连接网络) is that term; an English name the section pairs with several
+    Chinese terms keeps the one it is paired with most often (a stray pairing is a slip of the book).
     """
     sentences = [s for s in material.sentences if s.part in (Part.BODY, Part.GLOSSARY)]
     found: list[tuple[int, int, Term]] = []
@@ -142,6 +148,9 @@ def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence
             found.append((position, start, term))
     for position, start, term in _bold_terms(sentences, bold):
         found.append((position, start, term))
+    pairings = Counter((fold(term.english), term.key) for _, _, term in found if term.source == Source.PAIR)
+    usual = {name: count for (name, _), count in sorted(pairings.items(), key=lambda entry: entry[1])}
+    found = [entry for entry in found if entry[2].source != Source.PAIR or pairings[(fold(entry[2].english), entry[2].key)] == usual[fold(entry[2].english)]]
     seen: set[str] = set()
     english = {fold(term.english) for _, _, term in found if term.english}
     terms = []
@@ -170,7 +179,7 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
     for pair in bilingual_pairs(text, segment):
         if sum(char.isalpha() for char in pair.english) < 2:
             continue  # a variable in parentheses, "（L）"
-        term = _trim_han(pair.term)
+        term = _trim_han(pair.term, pair.english, segment)
         start = pair.start + len(pair.term) - len(term)
         yield start, Term(term, sentence, sentence.page, (start, pair.end), Source.PAIR, pair.english)
     for match in _NAMED_ZH.finditer(text):
@@ -186,17 +195,39 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
                 yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
 
 
-def _trim_han(term: str) -> str:
+def _trim_han(term: str, english: str, segment: Segment) -> str:
     """``term`` without the words a pair's backward reading took from the sentence before it: leading prepositions,
-    conjunctions, pronouns, numerals and measure words (jieba's part-of-speech tags), and verbs that introduce a name
-    (:data:`INTRODUCERS`); at least two characters are left."""
+    conjunctions, pronouns, numerals, measure words and place words (jieba's part-of-speech tags) and verbs that
+    introduce a name (:data:`INTRODUCERS`); then a leading verb of two characters or more when the term has more words
+    than its English name has content words ("确定|输入（input）", "相当于|比特（bit）"; not "验证数据集（validation
+    dataset）", where a one-character word joins the word before it). At least two characters are left."""
     import jieba.posseg
 
-    words = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
-    while len(words) > 1 and (words[0][1][:1] in _LEADING_TAGS or words[0][0] in INTRODUCERS) and len(term) - len(words[0][0]) >= 2:
-        term = term[len(words[0][0]) :]
-        words = words[1:]
+    tagged = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
+    inner = [i for i, (word, flag) in enumerate(tagged) if i and flag[:1] in _INNER_TAGS and len(term) - len("".join(w for w, _ in tagged[: i + 1])) >= 2]
+    if inner:  # "分布于|特征图（fmap）": the term begins after the last preposition or particle inside
+        term = term[len("".join(word for word, _ in tagged[: inner[-1] + 1])) :]
+        tagged = tagged[inner[-1] + 1 :]
+    while len(tagged) > 1 and _leads(*tagged[0]) and len(term) - len(tagged[0][0]) >= 2:
+        term = term[len(tagged[0][0]) :]
+        tagged = tagged[1:]
+    units: list[str] = []
+    for word in segment(term):
+        if len(word) == 1 and units:
+            units[-1] += word
+        else:
+            units.append(word)
+    content = [w for w in re.split(r"[\s\-]+", english.lower()) if w and w not in STOPWORDS]
+    first = units[0] if units else ""
+    verb = bool(tagged) and tagged[0][1] == "v" and tagged[0][0] == first
+    if verb and len(first) >= 2 and len(units) > max(1, len(content)) and len(term) - len(first) >= 2:
+        term = term[len(first) :]
     return term
+
+
+def _leads(word: str, tag: str) -> bool:
+    """Whether a word at the start of a pair's Chinese term belongs to the sentence before it, not to the term."""
+    return tag[:1] in _LEADING_TAGS or word in INTRODUCERS or (tag[:1] in "li" and len(word) >= 4)
 
 
 def _english_term(phrase: str, article: bool, rest: str) -> str:
@@ -204,7 +235,7 @@ def _english_term(phrase: str, article: bool, rest: str) -> str:
     ("is called debugging."), one that ends the clause and is not an adverb ("is called twice")."""
     words = []
     for word in _WORD.findall(phrase)[:MAX_WORDS]:
-        if word.lower() in STOPWORDS:
+        if word.lower() in STOPWORDS or word.lower() in CLAUSE_WORDS:
             break
         words.append(word)
     if not words:
