@@ -10,7 +10,8 @@ guide = resources.study_guide(book)
 profile = state.profile()
 st.title("Study", anchor=False)
 section = study.section_picker(book)
-sheet_tab, test_tab, cards_tab, progress_tab = st.tabs(["Study sheet", "Self-test", "Cards", "Progress"])
+sheet_tab, test_tab, cards_tab, progress_tab = st.tabs(["Study sheet", "Self-test", "Cards", "Progress"], key="study-tab",
+                                                      on_change="rerun")  # the tab shown survives a rerun
 with sheet_tab:
     with st.spinner("Reading the section…"):
         study.sheet(guide.sheet(section), book, guide, profile)

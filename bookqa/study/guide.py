@@ -99,7 +99,8 @@ class StudyGuide:
 
     def terms(self, section: Section) -> list[Term]:
         """The terms the section defines (:func:`bookqa.study.terms.find_terms`)."""
-        return self._cached("terms", section, lambda: find_terms(self.material(section), self._words(), self._bold_runs(section)))
+        known = self.book.retriever.tokenizer.extra_words if self.book.retriever is not None else ()
+        return self._cached("terms", section, lambda: find_terms(self.material(section), self._words(), self._bold_runs(section), known))
 
     def sheet(self, section: Section) -> StudySheet:
         """The study sheet of ``section`` (see :mod:`bookqa.study.sheet`)."""

@@ -190,6 +190,7 @@ def _inside_a_word(term: str, text: str, own: tuple[int, int], segment: Segment)
 def distractors(term: Term, pool: Sequence[Term], rng: random.Random, wanted: int = OPTIONS - 1) -> list[str]:
     """``wanted`` terms of ``pool`` (the chapter's) of the kind of ``term`` that could stand in its place: not the
     term, its English name or a form of either ("parsing" for "parse": English words are compared by their stems),
+    not one holding all the words of either or held by it,
     not inside it and not holding it, not in its sentence; distinct in the same way; singular or plural as the
     answer is. A capital that only begins a sentence is dropped when the answer has none. Fewer when the chapter has
     fewer."""
@@ -199,7 +200,7 @@ def distractors(term: Term, pool: Sequence[Term], rng: random.Random, wanted: in
     found: dict[tuple[str, ...], str] = {}
     for other in pool:
         key, stem = other.key, _stems(other.key)
-        if other.kind != term.kind or stem in stems or stem in found or key in sentence:
+        if other.kind != term.kind or stem in found or key in sentence or any(_close(stem, mine) for mine in stems):
             continue
         if any(key in mine or mine in key for mine in own):
             continue
@@ -214,6 +215,12 @@ def _plural(term: str) -> bool:
     with the blank ("A(n) ____ is" takes no "tokens"); never for other terms."""
     last = term.split()[-1] if term.isascii() and term.split() else ""
     return len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+def _close(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether two terms (by their stems) are the same or one holds every word of the other ("object-oriented
+    language" and "object-oriented programming language"): one could stand for the other."""
+    return set(one) <= set(other) or set(other) <= set(one)
 
 
 def _stems(text: str) -> tuple[str, ...]:

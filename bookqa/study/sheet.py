@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from bookqa.index.embedders import SINGLE_THREAD_CALL
 from bookqa.study.keys import squeeze
 from bookqa.study.material import CAPTION, Material, Part, Sentence
 from bookqa.study.terms import Term
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 MAX_KEY_POINTS = 5
 MAX_CANDIDATES = 24
 """A long section's central sentences are chosen among this many of its sentences, spread evenly over it (each is
-embedded: the cost of a sheet stays bounded)."""
+embedded: the cost of a sheet stays bounded). They are embedded a few at a time, so that each call runs on one thread
+(:data:`bookqa.index.embedders.SINGLE_THREAD_CALL`): on a busy machine, 24 sentences in one call took 5 s and in
+calls of four 1.7 s (bench/bench_study.py)."""
 SENTENCES_PER_POINT = 4
 """A section without a summary gets one key point per this many candidate sentences (at least one, at most
 MAX_KEY_POINTS)."""
@@ -132,7 +135,8 @@ def central_points(material: Material, embedder: Embedder) -> list[KeyPoint]:
         return []
     step = max(1, round(len(candidates) / MAX_CANDIDATES))
     candidates = candidates[::step]
-    vectors = embedder.embed([s.text for s in candidates])
+    texts = [s.text for s in candidates]
+    vectors = np.vstack([embedder.embed(texts[i : i + SINGLE_THREAD_CALL]) for i in range(0, len(texts), SINGLE_THREAD_CALL)])
     centre = vectors.mean(axis=0)
     order = np.argsort(-(vectors @ centre), kind="stable")
     wanted = max(1, min(MAX_KEY_POINTS, len(candidates) // SENTENCES_PER_POINT))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from bookqa.index.glossary import bilingual_pairs
 from bookqa.index.tokenizer import STOPWORDS
@@ -132,19 +132,22 @@ def term_shape(term: str) -> bool:
     )
 
 
-def find_terms(material: Material, segment: Segment, bold: Mapping[int, Sequence[BoldRun]] = {}) -> list[Term]:
+def find_terms(
+    material: Material, segment: Segment, bold: Mapping[int, Sequence[BoldRun]] = {}, known: Collection[str] = ()
+) -> list[Term]:
     """The terms ``material`` defines, in reading order, each once (by :func:`fold`), with the first sentence that
     defines it.
 
     ``segment``: cuts Han runs into words (for pairs). ``bold``: per physical page, the bold runs of its running
-    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. A term that is the English name a
+    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. ``known``: the terms the book's
+    titles name (lower case; the book tokenizer's extra words), for reading pairs. A term that is the English name a
     pair gives another term ("DenseNet" of 稠密连接网络) is that term; an English name the section pairs with several
     Chinese terms keeps the one it is paired with most often (a stray pairing is a slip of the book).
     """
     sentences = [s for s in material.sentences if s.part in (Part.BODY, Part.GLOSSARY)]
     found: list[tuple[int, int, Term]] = []
     for position, sentence in enumerate(sentences):
-        for start, term in _marked(sentence, segment):
+        for start, term in _marked(sentence, segment, known):
             found.append((position, start, term))
     for position, start, term in _bold_terms(sentences, bold):
         found.append((position, start, term))
@@ -167,7 +170,7 @@ def _placed(term: Term, material: Material) -> Term:
     return term if page == term.page else Term(term.term, term.sentence, page, term.span, term.source, term.english)
 
 
-def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
+def _marked(sentence: Sentence, segment: Segment, known: Collection[str]) -> Iterator[tuple[int, Term]]:
     """The terms marked in the text of ``sentence``: a glossary entry's term, pairs, naming phrases."""
     text = sentence.text
     if sentence.part == Part.GLOSSARY:
@@ -179,7 +182,7 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
     for pair in bilingual_pairs(text, segment):
         if sum(char.isalpha() for char in pair.english) < 2:
             continue  # a variable in parentheses, "（L）"
-        term = _trim_han(pair.term, pair.english, segment)
+        term = _trim_han(pair.term, pair.english, segment, known)
         start = pair.start + len(pair.term) - len(term)
         yield start, Term(term, sentence, sentence.page, (start, pair.end), Source.PAIR, pair.english)
     for match in _NAMED_ZH.finditer(text):
@@ -195,12 +198,13 @@ def _marked(sentence: Sentence, segment: Segment) -> Iterator[tuple[int, Term]]:
                 yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
 
 
-def _trim_han(term: str, english: str, segment: Segment) -> str:
+def _trim_han(term: str, english: str, segment: Segment, known: Collection[str]) -> str:
     """``term`` without the words a pair's backward reading took from the sentence before it: leading prepositions,
     conjunctions, pronouns, numerals, measure words and place words (jieba's part-of-speech tags) and verbs that
     introduce a name (:data:`INTRODUCERS`); then a leading verb of two characters or more when the term has more words
     than its English name has content words ("确定|输入（input）", "相当于|比特（bit）"; not "验证数据集（validation
-    dataset）", where a one-character word joins the word before it). At least two characters are left."""
+    dataset）", where a one-character word joins the word before it), or when what follows it is a term the book
+    ``known`` names in its titles ("比如|文本标注"). At least two characters are left."""
     import jieba.posseg
 
     tagged = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
@@ -220,8 +224,9 @@ def _trim_han(term: str, english: str, segment: Segment) -> str:
     content = [w for w in re.split(r"[\s\-]+", english.lower()) if w and w not in STOPWORDS]
     first = units[0] if units else ""
     verb = bool(tagged) and tagged[0][1] == "v" and tagged[0][0] == first
-    if verb and len(first) >= 2 and len(units) > max(1, len(content)) and len(term) - len(first) >= 2:
-        term = term[len(first) :]
+    rest = term[len(first) :]
+    if verb and len(first) >= 2 and len(rest) >= 2 and (len(units) > max(1, len(content)) or rest.lower() in known):
+        term = rest
     return term
 
 

@@ -173,6 +173,7 @@ def card_review(store: ProgressStore, guide: StudyGuide, section: Section, profi
             if state.shown_card() != card.id:
                 st.button("Show the answer", key="show-answer", on_click=state.show_card, args=(card.id,))
             else:
+                st.divider()
                 st.markdown(escape_markdown(card.back))
                 st.page_link(components.BROWSER, label=f"p.{escape_markdown(card.page_label)}", icon=":material/menu_book:",
                              query_params={state.PAGE: str(card.page)})

@@ -52,9 +52,9 @@ def test_take_a_self_test_and_review_a_missed_card(browser, tmp_path: Path) -> N
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{server.url}/chapter_browser?page=1")
         page.get_by_role("button", name="Study 1.1 卷积层").click(timeout=WAIT_MS)
-        page.get_by_role("tab", name="Self-test").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Key terms (6)").wait_for(timeout=WAIT_MS)
         settle(page)
-        assert "1.1 卷积层" in page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.inner_text()
+        assert "1.1 卷积层" in page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.locator("input").input_value()
         assert "二维卷积层的核心计算是二维互相关运算。" in page.get_by_test_id("stMain").inner_text()  # its summary
         shoot(page, "study-sheet")
 
@@ -64,7 +64,8 @@ def test_take_a_self_test_and_review_a_missed_card(browser, tmp_path: Path) -> N
 
         page.get_by_role("tab", name="Self-test").click()
         form = page.get_by_test_id("stForm")
-        form.wait_for(timeout=WAIT_MS)
+        form.get_by_role("button", name="Check my answers").wait_for(timeout=WAIT_MS)
+        settle(page)
         questions = form.locator("[data-testid='stRadio'], [data-testid='stTextInput']")
         total = questions.count()
         assert total == 6
@@ -73,12 +74,13 @@ def test_take_a_self_test_and_review_a_missed_card(browser, tmp_path: Path) -> N
             question = questions.nth(index)
             label = question.get_by_test_id("stWidgetLabel").inner_text().split(". ", 1)[1]
             radio = question.get_attribute("data-testid") == "stRadio"
-            options = [o.strip() for o in question.locator("[data-baseweb='radio']").all_inner_texts()] if radio else []
+            choices = question.locator("label").filter(has=page.locator("input[type=radio]"))
+            options = [o.strip() for o in choices.all_inner_texts()] if radio else []
             answer = solve(label.replace("\\", ""), options)
             wrong = index % 3 == 2  # answer a third of the items wrong, on purpose
             if options:
                 choice = next(o for o in options if o != answer) if wrong else answer
-                question.get_by_text(choice, exact=True).click()
+                choices.filter(has_text=choice).first.click()
             else:
                 question.locator("input").fill("不知道" if wrong else answer)
             right += not wrong
