@@ -45,14 +45,16 @@ class Pair:
     end: int
 
 
-def bilingual_pairs(text: str, segment: Callable[[str], Iterable[str]]) -> Iterator[Pair]:
+def bilingual_pairs(text: str, segment: Callable[[str], Iterable[str]], chars_per_word: int = 0) -> Iterator[Pair]:
     """The ``中文（English）`` pairs of ``text``, in order; ``segment`` cuts a Han run into words (jieba).
 
     The Chinese term is read backwards from the parenthesis over whole words, up to a boundary word or
-    MAX_TERM_CHARS characters; a pair whose term is shorter than two characters is left out.
+    MAX_TERM_CHARS characters (or ``chars_per_word`` per word of the English name, when that is more); a pair whose
+    term is shorter than two characters is left out.
     """
     for match in _PAIR.finditer(text):
-        term = _term_before(list(segment(match.group(1))))
+        limit = max(MAX_TERM_CHARS, chars_per_word * len(match.group(2).split()))
+        term = _term_before(list(segment(match.group(1))), limit)
         if len(term) >= 2:
             yield Pair(term, match.group(2).strip(), match.end(1) - len(term), match.end())
 
@@ -99,12 +101,12 @@ class Glossary:
         return list(dict.fromkeys(term for _, term in sorted(found)))
 
 
-def _term_before(words: list[str]) -> str:
+def _term_before(words: list[str], limit: int = MAX_TERM_CHARS) -> str:
     term: list[str] = []
     for word in reversed(words):
         if word in _BOUNDARY:
             break
         term.insert(0, word)
-        if sum(map(len, term)) >= MAX_TERM_CHARS:
+        if sum(map(len, term)) >= limit:
             break
     return "".join(term)

@@ -27,7 +27,7 @@ from bookqa.study.progress import section_key
 from bookqa.study.quiz import Item, ItemType, make_items
 from bookqa.study.quiz import Part as QuizPart
 from bookqa.study.sheet import StudySheet, central_points, exercises, figures, hints_for, summary_points
-from bookqa.study.terms import Term, find_terms
+from bookqa.study.terms import Term, Vocabulary, find_terms
 from bookqa.text import language_of
 from bookqa.types import Language, Section
 
@@ -58,6 +58,7 @@ class StudyGuide:
         self._cache: dict[tuple[str, Section], object] = {}
         self._bold: dict[int, list[BoldRun]] = {}
         self._segment: Callable[[str], Iterable[str]] | None = None
+        self._book_words: Vocabulary | None = None
 
     # ------------------------------------------------------------------------------------------- the outline
     def find(self, ref: str) -> Section:
@@ -99,8 +100,7 @@ class StudyGuide:
 
     def terms(self, section: Section) -> list[Term]:
         """The terms the section defines (:func:`bookqa.study.terms.find_terms`)."""
-        known = self.book.retriever.tokenizer.extra_words if self.book.retriever is not None else ()
-        return self._cached("terms", section, lambda: find_terms(self.material(section), self._words(), self._bold_runs(section), known))
+        return self._cached("terms", section, lambda: find_terms(self.material(section), self._words(), self._bold_runs(section), self._vocabulary()))
 
     def sheet(self, section: Section) -> StudySheet:
         """The study sheet of ``section`` (see :mod:`bookqa.study.sheet`)."""
@@ -188,6 +188,13 @@ class StudyGuide:
                     self._bold[page] = found.get(page, [])
         with self._lock:
             return {page: self._bold[page] for page in pages}
+
+    def _vocabulary(self) -> Vocabulary:
+        with self._lock:
+            if self._book_words is None:
+                titles = self.book.retriever.tokenizer.extra_words if self.book.retriever is not None else ()
+                self._book_words = Vocabulary("".join(page.text for page in self.book.pages), titles)
+            return self._book_words
 
     def _words(self) -> Callable[[str], Iterable[str]]:
         if self._segment is None:

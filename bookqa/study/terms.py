@@ -29,6 +29,23 @@ Segment = Callable[[str], Iterable[str]]
 """Cuts a run of Han characters into words (the book tokenizer's ``words``)."""
 
 
+class Vocabulary:
+    """What a book says, for reading its terms: how often a string occurs in its ``text`` (its pages; compared
+    without whitespace, so a word broken over two lines counts), and the terms its titles name (``titles``, lower
+    case)."""
+
+    def __init__(self, text: str, titles: Collection[str] = ()) -> None:
+        self.text = squeeze(text)
+        self.titles = frozenset(titles)
+        self._counts: dict[str, int] = {}
+
+    def count(self, piece: str) -> int:
+        """How many times ``piece`` occurs in the book's text."""
+        if piece not in self._counts:
+            self._counts[piece] = self.text.count(squeeze(piece))
+        return self._counts[piece]
+
+
 class Source(Choice):
     """How the book marks a term."""
 
@@ -99,13 +116,19 @@ _NAMED_ZH = re.compile(
 _HAN_SPLIT = re.compile("[或和与及]")
 _HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
 _ADVERB = re.compile(r"ly$")
+_HYPHENATED = re.compile(rf"[{HAN}]{{1,4}}[-－]$")
+HAN_PER_WORD = 3
+"""A pair's Chinese term may be up to this many characters per word of its English name (at least the glossary's six)."""
 _LEADING_TAGS = frozenset("pcrmqf")
 _INNER_TAGS = frozenset("pu")
 CLAUSE_WORDS = frozenset("because since while but unless until although though whereas whose after before".split())
 """English words that open a clause: a name given by "is called X" ends before them ("a filter because it…")."""
-INTRODUCERS = frozenset("名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为 且 并 而 及 以及 或者".split())
-"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"), and conjunctions jieba does not tag as
-such: not part of the term after them."""
+INTRODUCERS = frozenset(
+    "名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为 且 并 而 及 以及 或者"
+    " 需要 可以 能 能够 应该 应当 必须 可能 会 要 让 使".split()
+)
+"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"), modal verbs, and conjunctions jieba does
+not tag as such: not part of the term after them."""
 
 
 def term_kind(term: str) -> TermKind:
@@ -133,21 +156,22 @@ def term_shape(term: str) -> bool:
 
 
 def find_terms(
-    material: Material, segment: Segment, bold: Mapping[int, Sequence[BoldRun]] = {}, known: Collection[str] = ()
+    material: Material, segment: Segment, bold: Mapping[int, Sequence[BoldRun]] = {}, book: Vocabulary | None = None
 ) -> list[Term]:
     """The terms ``material`` defines, in reading order, each once (by :func:`fold`), with the first sentence that
     defines it.
 
     ``segment``: cuts Han runs into words (for pairs). ``bold``: per physical page, the bold runs of its running
-    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. ``known``: the terms the book's
-    titles name (lower case; the book tokenizer's extra words), for reading pairs. A term that is the English name a
+    text (:func:`bookqa.study.emphasis.bold_runs`); none for a book without them. ``book``: the book's words, for
+    reading pairs (without it, the section's own). A term that is the English name a
     pair gives another term ("DenseNet" of 稠密连接网络) is that term; an English name the section pairs with several
     Chinese terms keeps the one it is paired with most often (a stray pairing is a slip of the book).
     """
     sentences = [s for s in material.sentences if s.part in (Part.BODY, Part.GLOSSARY)]
+    book = book or Vocabulary("".join(page.text for page in material.text.pages))
     found: list[tuple[int, int, Term]] = []
     for position, sentence in enumerate(sentences):
-        for start, term in _marked(sentence, segment, known):
+        for start, term in _marked(sentence, segment, book):
             found.append((position, start, term))
     for position, start, term in _bold_terms(sentences, bold):
         found.append((position, start, term))
@@ -170,7 +194,7 @@ def _placed(term: Term, material: Material) -> Term:
     return term if page == term.page else Term(term.term, term.sentence, page, term.span, term.source, term.english)
 
 
-def _marked(sentence: Sentence, segment: Segment, known: Collection[str]) -> Iterator[tuple[int, Term]]:
+def _marked(sentence: Sentence, segment: Segment, book: Vocabulary) -> Iterator[tuple[int, Term]]:
     """The terms marked in the text of ``sentence``: a glossary entry's term, pairs, naming phrases."""
     text = sentence.text
     if sentence.part == Part.GLOSSARY:
@@ -179,11 +203,14 @@ def _marked(sentence: Sentence, segment: Segment, known: Collection[str]) -> Ite
             term = entry.group("term").strip()
             yield 0, Term(term, sentence, sentence.page, (0, len(term)), Source.GLOSSARY)
         return
-    for pair in bilingual_pairs(text, segment):
+    for pair in bilingual_pairs(text, segment, chars_per_word=HAN_PER_WORD):
         if sum(char.isalpha() for char in pair.english) < 2:
             continue  # a variable in parentheses, "（L）"
-        term = _trim_han(pair.term, pair.english, segment, known)
+        term = _trim_han(pair.term, pair.english, segment, book)
         start = pair.start + len(pair.term) - len(term)
+        joined = _HYPHENATED.search(text[:start])  # "键－|值存储（key-value store）": the term goes on before a hyphen
+        if joined and start == pair.start and len(term) + len(joined.group()) <= MAX_HAN:
+            term, start = joined.group() + term, joined.start()
         yield start, Term(term, sentence, sentence.page, (start, pair.end), Source.PAIR, pair.english)
     for match in _NAMED_ZH.finditer(text):
         term = _HAN_SPLIT.split(match.group("term"))[0]
@@ -198,13 +225,14 @@ def _marked(sentence: Sentence, segment: Segment, known: Collection[str]) -> Ite
                 yield start, Term(term, sentence, sentence.page, (start, start + len(term)), Source.NAMED)
 
 
-def _trim_han(term: str, english: str, segment: Segment, known: Collection[str]) -> str:
+def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> str:
     """``term`` without the words a pair's backward reading took from the sentence before it: leading prepositions,
     conjunctions, pronouns, numerals, measure words and place words (jieba's part-of-speech tags) and verbs that
     introduce a name (:data:`INTRODUCERS`); then a leading verb of two characters or more when the term has more words
     than its English name has content words ("确定|输入（input）", "相当于|比特（bit）"; not "验证数据集（validation
-    dataset）", where a one-character word joins the word before it), or when what follows it is a term the book
-    ``known`` names in its titles ("比如|文本标注"). At least two characters are left."""
+    dataset）", where a one-character word joins the word before it) or when what follows it is a term the book's
+    titles name ("比如|文本标注"), and only when the whole occurs in the book just here while the rest recurs (not
+    "拉伸参数（scale）", which the book uses again). At least two characters are left."""
     import jieba.posseg
 
     tagged = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
@@ -225,7 +253,8 @@ def _trim_han(term: str, english: str, segment: Segment, known: Collection[str])
     first = units[0] if units else ""
     verb = bool(tagged) and tagged[0][1] == "v" and tagged[0][0] == first
     rest = term[len(first) :]
-    if verb and len(first) >= 2 and len(rest) >= 2 and (len(units) > max(1, len(content)) or rest.lower() in known):
+    longer = len(units) > max(1, len(content)) or rest.lower() in book.titles
+    if verb and len(first) >= 2 and len(rest) >= 2 and longer and book.count(term) <= 1 < book.count(rest):
         term = rest
     return term
 

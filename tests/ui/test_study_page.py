@@ -155,3 +155,18 @@ def test_the_study_page_renders_on_the_sample_book(app: AppTest) -> None:
     assert not app.exception
     assert {"填充", "步幅"} <= {i.answer for i in items(app, "2.1")}  # the sample's 填充（padding） and 步幅（stride）
     assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_chat_question_counts_for_its_section(study_app: AppTest) -> None:
+    at = study_app
+    at.sidebar.text_input[0].input("ana").run()
+    at.switch_page("app_pages/chat.py").run()
+    at.chat_input[0].set_value("什么是步幅？").run()
+    assert not at.exception
+    at.switch_page(OVERVIEW).run()
+    assert any("Progress of **ana**" in c.value and "1 questions asked" in c.value for c in at.caption)
+    at.switch_page(STUDY).run()
+    pick(at, "1.1")
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    counts = dict(zip(figure["data"][0]["x"], (data[1] for data in figure["data"][0]["customdata"])))
+    assert counts["1.1"].endswith("1 questions")  # the answer's best source is in 1.1 (步幅 is defined in 1.1.2)
