@@ -40,7 +40,7 @@ MAX_EVIDENCE_CHARS = 320
 SHORT = {True: 24, False: 12}
 """A defining sentence shorter than this (Han characters for a Chinese one, words otherwise) is shown after the
 sentence before it."""
-MAX_BLANKS = 3
+MAX_BLANKS = 2
 """A sentence that needs more blanks than this to hide the answer makes no item: too little of it is left."""
 MIN_WORD_SHARE = 0.55
 """Share of a sentence's characters that must be letters or Han characters (a formula's sentence makes no item)."""

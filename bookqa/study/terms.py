@@ -123,12 +123,11 @@ _LEADING_TAGS = frozenset("pcrmqf")
 _INNER_TAGS = frozenset("pu")
 CLAUSE_WORDS = frozenset("because since while but unless until although though whereas whose after before".split())
 """English words that open a clause: a name given by "is called X" ends before them ("a filter because it…")."""
-INTRODUCERS = frozenset(
-    "名为 表示 代替 包含 即 就是 叫 称 所谓 使用 采用 利用 通过 有 是 为 且 并 而 及 以及 或者"
-    " 需要 可以 能 能够 应该 应当 必须 可能 会 要 让 使".split()
-)
-"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法"), modal verbs, and conjunctions jieba does
-not tag as such: not part of the term after them."""
+CONNECTORS = frozenset("比如 例如 譬如 即 就是 所谓 尽管 且 并 而 及 以及 或者 还有".split())
+"""Connectors jieba does not tag as such ("比如|文本标注（text tagging）"): never part of the term after them."""
+INTRODUCERS = frozenset("名为 表示 代替 包含 使用 采用 利用 通过 有 是 为 需要 可以 能 能够 应该 应当 必须 可能 会 要 让 使".split())
+"""Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法") and modal verbs: not part of a term that
+the book does not use again."""
 
 
 def term_kind(term: str) -> TermKind:
@@ -226,42 +225,65 @@ def _marked(sentence: Sentence, segment: Segment, book: Vocabulary) -> Iterator[
 
 
 def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> str:
-    """``term`` without the words a pair's backward reading took from the sentence before it: leading prepositions,
-    conjunctions, pronouns, numerals, measure words and place words (jieba's part-of-speech tags) and verbs that
-    introduce a name (:data:`INTRODUCERS`); then a leading verb of two characters or more when the term has more words
-    than its English name has content words ("确定|输入（input）", "相当于|比特（bit）"; not "验证数据集（validation
-    dataset）", where a one-character word joins the word before it) or when what follows it is a term the book's
-    titles name ("比如|文本标注"), and only when the whole occurs in the book just here while the rest recurs (not
-    "拉伸参数（scale）", which the book uses again). At least two characters are left."""
+    """``term`` without the words a pair's backward reading took from the sentence before it.
+
+    Always: what precedes a preposition or particle inside it ("分布于|特征图（fmap）"), and leading prepositions,
+    conjunctions, pronouns, numerals, measure words, place words (jieba's part-of-speech tags) and set phrases of four
+    characters or more ("值得一提的是"), and the connectors :data:`CONNECTORS`. A leading verb when the book's titles
+    name the rest and the term has more words than its English name has content words (a one-character word joins
+    the word before it: "验证数据集（validation dataset）" has two; "生成|锚框（anchors）"). Then, unless the book names the whole in a title or uses it again (a term
+    recurs; "拉伸参数（scale）" stays whole): leading verbs that introduce a name and modal verbs
+    (:data:`INTRODUCERS`: "名为|梯度下降"), and, when the term has more words than its English name has content words,
+    what precedes the last verb inside it when it has two words too many ("核回归具有|一致性（consistency）"), else a leading verb whose
+    rest recurs ("相当于|比特（bit）"). At least two characters are left."""
     import jieba.posseg
 
-    tagged = [(w.word, w.flag) for w in jieba.posseg.lcut(term, HMM=False)]
+    def tags(text: str) -> list[tuple[str, str]]:
+        return [(w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=False)]
+
+    tagged = tags(term)
     inner = [i for i, (word, flag) in enumerate(tagged) if i and flag[:1] in _INNER_TAGS and len(term) - len("".join(w for w, _ in tagged[: i + 1])) >= 2]
-    if inner:  # "分布于|特征图（fmap）": the term begins after the last preposition or particle inside
+    if inner:
         term = term[len("".join(word for word, _ in tagged[: inner[-1] + 1])) :]
         tagged = tagged[inner[-1] + 1 :]
     while len(tagged) > 1 and _leads(*tagged[0]) and len(term) - len(tagged[0][0]) >= 2:
         term = term[len(tagged[0][0]) :]
         tagged = tagged[1:]
+    words = max(1, len([w for w in re.split(r"[\s\-]+", english.lower()) if w and w not in STOPWORDS]))
+    units = _units(term, segment)
+    verbs = [i for i, unit in enumerate(units[:-1]) if len(unit) >= 2 and tags(unit)[0][1] == "v" and len("".join(units[i + 1 :])) >= 2]
+    rest = "".join(units[1:])
+    if verbs and verbs[0] == 0 and len(units) > words and rest.lower() in book.titles and term.lower() not in book.titles:
+        return rest  # "生成|锚框（anchors）": the book's titles name the rest
+    if term.lower() in book.titles or book.count(term) > 1:
+        return term
+    while len(tagged) > 1 and tagged[0][0] in INTRODUCERS and len(term) - len(tagged[0][0]) >= 2:
+        term = term[len(tagged[0][0]) :]
+        tagged = tagged[1:]
+    units = _units(term, segment)
+    verbs = [i for i, unit in enumerate(units[:-1]) if len(unit) >= 2 and tags(unit)[0][1] == "v" and len("".join(units[i + 1 :])) >= 2]
+    if verbs and len(units) > words + 1:
+        return "".join(units[verbs[-1] + 1 :])
+    rest = "".join(units[1:])
+    if verbs and verbs[0] == 0 and len(units) > words and book.count(rest) > 1:
+        return rest
+    return term
+
+
+def _units(term: str, segment: Segment) -> list[str]:
+    """The words of ``term`` as the book's tokenizer cuts it, a one-character word joined to the word before it."""
     units: list[str] = []
     for word in segment(term):
         if len(word) == 1 and units:
             units[-1] += word
         else:
             units.append(word)
-    content = [w for w in re.split(r"[\s\-]+", english.lower()) if w and w not in STOPWORDS]
-    first = units[0] if units else ""
-    verb = bool(tagged) and tagged[0][1] == "v" and tagged[0][0] == first
-    rest = term[len(first) :]
-    longer = len(units) > max(1, len(content)) or rest.lower() in book.titles
-    if verb and len(first) >= 2 and len(rest) >= 2 and longer and book.count(term) <= 1 < book.count(rest):
-        term = rest
-    return term
+    return units
 
 
 def _leads(word: str, tag: str) -> bool:
-    """Whether a word at the start of a pair's Chinese term belongs to the sentence before it, not to the term."""
-    return tag[:1] in _LEADING_TAGS or word in INTRODUCERS or (tag[:1] in "li" and len(word) >= 4)
+    """Whether a word at the start of a pair's Chinese term always belongs to the sentence before it."""
+    return tag[:1] in _LEADING_TAGS or word in CONNECTORS or (tag[:1] in "li" and len(word) >= 4)
 
 
 def _english_term(phrase: str, article: bool, rest: str) -> str:
