@@ -4,7 +4,7 @@ A term is found where the book marks it as one:
 - a bilingual pair, ``稠密块（dense block）`` (read as the retriever's glossary reads it);
 - a naming phrase: ``称为/叫做/被称为 X``, ``X is called / known as / referred to as Y``, ``we call this Y``;
 - a bold run in the running text (most English textbooks set a term in bold where they define it);
-- an entry ``term: definition`` of a glossary (a part headed Glossary / 术语表).
+- an entry ``term: definition`` of a glossary (a part headed Glossary / 术语表), unless the definition uses the term.
 Only the section's body and glossary count (not its summary, exercises, headings or captions); a term keeps the first
 sentence that defines it. A term has a shape check (two to twelve Han characters, or one to five Latin words that are
 not a textbook label such as "Exercise" or "Note"), and a kind: Chinese, words, or code.
@@ -119,13 +119,18 @@ _ADVERB = re.compile(r"ly$")
 _HYPHENATED = re.compile(rf"[{HAN}]{{1,4}}[-－]$")
 HAN_PER_WORD = 3
 """A pair's Chinese term may be up to this many characters per word of its English name (at least the glossary's six)."""
-_LEADING_TAGS = frozenset("pcrmqf")
+_LEADING_TAGS = frozenset("pcrmq")
+_RARE_LEADING_TAGS = frozenset("df")
+"""Adverbs and place words lead a term the book uses again ("互相关运算", "前向传播"), not one it uses just once
+("先|介绍…")."""
 _INNER_TAGS = frozenset("pu")
 CLAUSE_WORDS = frozenset("because since while but unless until although though whereas whose after before".split())
 """English words that open a clause: a name given by "is called X" ends before them ("a filter because it…")."""
 CONNECTORS = frozenset("比如 例如 譬如 即 就是 所谓 尽管 且 并 而 及 以及 或者 还有".split())
 """Connectors jieba does not tag as such ("比如|文本标注（text tagging）"): never part of the term after them."""
-INTRODUCERS = frozenset("名为 表示 代替 包含 使用 采用 利用 通过 有 是 为 需要 可以 能 能够 应该 应当 必须 可能 会 要 让 使".split())
+INTRODUCERS = frozenset(
+    "名为 表示 介绍 引入 定义 代替 包含 使用 采用 利用 通过 有 是 为 需要 可以 能 能够 应该 应当 必须 可能 会 要 让 使".split()
+)
 """Verbs that introduce a name ("一种名为梯度下降（gradient descent）的方法") and modal verbs: not part of a term that
 the book does not use again."""
 
@@ -198,8 +203,8 @@ def _marked(sentence: Sentence, segment: Segment, book: Vocabulary) -> Iterator[
     text = sentence.text
     if sentence.part == Part.GLOSSARY:
         entry = _GLOSSARY_ENTRY.match(text)
-        if entry:
-            term = entry.group("term").strip()
+        term = entry.group("term").strip() if entry else ""
+        if term and fold(term) not in fold(text[entry.end("term") :]):  # "vorpal: … something that is vorpal" is circular
             yield 0, Term(term, sentence, sentence.page, (0, len(term)), Source.GLOSSARY)
         return
     for pair in bilingual_pairs(text, segment, chars_per_word=HAN_PER_WORD):
@@ -228,12 +233,12 @@ def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> st
     """``term`` without the words a pair's backward reading took from the sentence before it.
 
     Always: what precedes a preposition or particle inside it ("分布于|特征图（fmap）"), and leading prepositions,
-    conjunctions, pronouns, numerals, measure words, place words (jieba's part-of-speech tags) and set phrases of four
+    conjunctions, pronouns, numerals and measure words (jieba's part-of-speech tags) and set phrases of four
     characters or more ("值得一提的是"), and the connectors :data:`CONNECTORS`. A leading verb when the book's titles
     name the rest and the term has more words than its English name has content words (a one-character word joins
     the word before it: "验证数据集（validation dataset）" has two; "生成|锚框（anchors）"). Then, unless the book names the whole in a title or uses it again (a term
-    recurs; "拉伸参数（scale）" stays whole): leading verbs that introduce a name and modal verbs
-    (:data:`INTRODUCERS`: "名为|梯度下降"), and, when the term has more words than its English name has content words,
+    recurs; "拉伸参数（scale）" stays whole): leading adverbs, place words, verbs that introduce a name and modal
+    verbs (:data:`INTRODUCERS`: "名为|梯度下降", "先介绍|候选记忆元"), and, when the term has more words than its English name has content words,
     what precedes the last verb inside it when it has two words too many ("核回归具有|一致性（consistency）"), else a leading verb whose
     rest recurs ("相当于|比特（bit）"). At least two characters are left."""
     import jieba.posseg
@@ -242,7 +247,10 @@ def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> st
         return [(w.word, w.flag) for w in jieba.posseg.lcut(text, HMM=False)]
 
     tagged = tags(term)
-    inner = [i for i, (word, flag) in enumerate(tagged) if i and flag[:1] in _INNER_TAGS and len(term) - len("".join(w for w, _ in tagged[: i + 1])) >= 2]
+    inner = [
+        i for i, (word, flag) in enumerate(tagged)
+        if flag[:1] in _INNER_TAGS and len("".join(w for w, _ in tagged[:i])) >= 2 and len(term) - len("".join(w for w, _ in tagged[: i + 1])) >= 2
+    ]  # "分布于|特征图", not "前向传播" (前|向 is no phrase before a preposition)
     if inner:
         term = term[len("".join(word for word, _ in tagged[: inner[-1] + 1])) :]
         tagged = tagged[inner[-1] + 1 :]
@@ -257,7 +265,7 @@ def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> st
         return rest  # "生成|锚框（anchors）": the book's titles name the rest
     if term.lower() in book.titles or book.count(term) > 1:
         return term
-    while len(tagged) > 1 and tagged[0][0] in INTRODUCERS and len(term) - len(tagged[0][0]) >= 2:
+    while len(tagged) > 1 and (tagged[0][0] in INTRODUCERS or tagged[0][1][:1] in _RARE_LEADING_TAGS) and len(term) - len(tagged[0][0]) >= 2:
         term = term[len(tagged[0][0]) :]
         tagged = tagged[1:]
     units = _units(term, segment)
