@@ -4,7 +4,9 @@ Cloze, choice and where items are graded exactly: the answer and the response fo
 agree; case folded; spaces collapsed; surrounding punctuation dropped) must be equal, or equal to an accepted
 alternative (a Chinese term's English name, a section's number). An open answer is graded by meaning: it is right
 when its evidence is among the RANK closest to it, by the embedder, of the evidence and OTHERS other sentences of its
-chapter (a rank, so no threshold on one model's similarity scale); with a language model, the model's verdict on the answer against the key decides.
+chapter (a rank, so no threshold on one model's similarity scale; with fewer sentences, as in a short chapter, the
+allowance shrinks in proportion, down to the evidence closest); with a language model, the model's verdict on the
+answer against the key decides.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from bookqa.index.embedders import Embedder
 
 RANK = 3
-"""An open answer is right when its evidence is among this many sentences of the section closest to it."""
+"""An open answer is right when its evidence is among this many of OTHERS + 1 sentences closest to it."""
 OTHERS = 15
 """How many other sentences of the chapter an open answer is compared with."""
 _VERDICT = {
@@ -61,7 +63,8 @@ def grade_meaning(item: Item, response: str, others: Sequence[str], embedder: Em
     vectors = embedder.embed([response, *candidates])
     scores = vectors[1:] @ vectors[0]
     rank = int(np.sum(scores > scores[0]))
-    return Grade(rank < RANK, "meaning", item.answer)
+    allowed = max(1, round(RANK * len(candidates) / (OTHERS + 1)))
+    return Grade(rank < allowed, "meaning", item.answer)
 
 
 def grade_by_model(item: Item, response: str, backend: ChatBackend, language: Language) -> Grade:
