@@ -116,6 +116,7 @@ _NAMED_ZH = re.compile(
 _HAN_SPLIT = re.compile("[或和与及]")
 _HAN_NOT_TERM = re.compile("[的了是在我它他这那]|^[一该此其每各]")
 _ADVERB = re.compile(r"ly$")
+_SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])")
 _HYPHENATED = re.compile(rf"[{HAN}]{{1,4}}[-－]$")
 HAN_PER_WORD = 3
 """A pair's Chinese term may be up to this many characters per word of its English name (at least the glossary's six)."""
@@ -215,7 +216,7 @@ def _marked(sentence: Sentence, segment: Segment, book: Vocabulary) -> Iterator[
         joined = _HYPHENATED.search(text[:start])  # "键－|值存储（key-value store）": the term goes on before a hyphen
         if joined and start == pair.start and len(term) + len(joined.group()) <= MAX_HAN:
             term, start = joined.group() + term, joined.start()
-        yield start, Term(term, sentence, sentence.page, (start, pair.end), Source.PAIR, pair.english)
+        yield start, Term(term, sentence, sentence.page, (start, _balanced(text, pair.start, pair.end)), Source.PAIR, pair.english)
     for match in _NAMED_ZH.finditer(text):
         term = _HAN_SPLIT.split(match.group("term"))[0]
         if 2 <= len(term) <= MAX_HAN and not _HAN_NOT_TERM.search(term):
@@ -278,6 +279,16 @@ def _trim_han(term: str, english: str, segment: Segment, book: Vocabulary) -> st
     return term
 
 
+def _balanced(text: str, start: int, end: int) -> int:
+    """``end`` moved past the closing parentheses that ``text[start:end]`` still lacks: the English name of
+    "训练数据集（training dataset，或称为训练集（training set））" ends after both."""
+    while end < len(text) and text[end] in "）)" and text.count("（", start, end) + text.count("(", start, end) > (
+        text.count("）", start, end) + text.count(")", start, end)
+    ):
+        end += 1
+    return end
+
+
 def _units(term: str, segment: Segment) -> list[str]:
     """The words of ``term`` as the book's tokenizer cuts it, a one-character word joined to the word before it."""
     units: list[str] = []
@@ -291,6 +302,8 @@ def _units(term: str, segment: Segment) -> list[str]:
 
 def _leads(word: str, tag: str) -> bool:
     """Whether a word at the start of a pair's Chinese term always belongs to the sentence before it."""
+    if tag[:1] == "q" and len(word) > 1:
+        return False  # a measure word after a numeral has one character ("个", "种"); "平方|误差" is a modifier
     return tag[:1] in _LEADING_TAGS or word in CONNECTORS or (tag[:1] in "li" and len(word) >= 4)
 
 
@@ -316,8 +329,9 @@ def _english_term(phrase: str, article: bool, rest: str) -> str:
 
 def _bold_terms(sentences: Sequence[Sentence], bold: Mapping[int, Sequence[BoldRun]]) -> Iterator[tuple[int, int, Term]]:
     """Each bold run of a page with the sentence it is printed in: of the sentences on that page (or begun on the
-    page before) that hold it as a whole word (a plural ending may follow), the one that also holds the words printed
-    next to it on its line, else the first."""
+    page before) that hold it as a whole word (a plural ending may follow), the first that also holds the words
+    printed next to it on its line; none when no sentence holds them (the run is printed in another section that
+    shares the page), the first when its line gives no neighbours."""
     for page, runs in bold.items():
         near = [(position, s) for position, s in enumerate(sentences) if s.page in (page, page - 1)]
         for run in runs:
@@ -329,15 +343,20 @@ def _bold_terms(sentences: Sequence[Sentence], bold: Mapping[int, Sequence[BoldR
             if not holding:
                 continue
             context = _neighbours(run)
-            position, sentence, match = next((h for h in holding if context and context in squeeze(h[1].text)), holding[0])
+            printed_here = [h for h in holding if context and context in squeeze(h[1].text)]
+            if context and not printed_here:
+                continue  # the run is printed in a line of another section on a shared page (its glossary's "value")
+            position, sentence, match = (printed_here or holding)[0]
             yield position, match.start(), Term(match.group(), sentence, sentence.page, (match.start(), match.end()), Source.BOLD)
 
 
 def _neighbours(run: BoldRun) -> str:
-    """The run with what is printed right after it on its line (or right before, at a line end), squeezed."""
+    """The run with what is printed right after it on its line (or right before, at a line end), within its
+    sentence, squeezed."""
     line, key = squeeze(run.line), squeeze(run.text)
     at = line.lower().find(key.lower())
     if at < 0:
         return ""
-    after = line[at + len(key) : at + len(key) + 10]
-    return line[at : at + len(key) + len(after)] if len(after) >= 4 else line[max(0, at - 10) : at + len(key)]
+    after = _SENTENCE_END.split(line[at + len(key) : at + len(key) + 10])[0]
+    before = _SENTENCE_END.split(line[max(0, at - 10) : at])[-1]
+    return key + after if len(after) >= 4 else before + key
