@@ -131,6 +131,9 @@ def test_every_answer_key_is_printed_on_its_page_and_nothing_repeats(request, na
                     assert item.answer in item.options and len({fold(o) for o in item.options}) == len(item.options)
                 if item.type in (ItemType.CLOZE, ItemType.CHOICE):
                     assert "____" in item.question and not _mentions(item.question, item.answer), item
+                if item.type == ItemType.WHERE:  # no option's title names the term or is held by it
+                    titles = [fold(option.split(" ", 1)[-1]) for option in item.options]
+                    assert not any(t in fold(item.key) or fold(item.key) in t for t in titles), item
     assert seen_types == {ItemType.CLOZE, ItemType.CHOICE, ItemType.WHERE}
 
 

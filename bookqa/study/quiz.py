@@ -364,13 +364,14 @@ def _choice(book_id: str, term: Term, text: str, pool: Sequence[Term], rng: rand
 
 def _where(book_id: str, term: Term, parts: Sequence[Part], rng: random.Random, language: Language) -> Item | None:
     """Which of ``parts`` explains ``term``: the one that holds its defining sentence, among others that do not
-    mention it; None without two such others, or when a title names the term."""
+    mention it; None without two such others, or when a title names the term or the term holds a title."""
     home = next((part for part in parts if term.sentence.section in part.members), None)
     if home is None:
         return None
     names = {fold(term.term), fold(term.english)} - {""}
-    if any(name in fold(part.section.title) for part in parts for name in names):
-        return None
+    titles = [fold(part.section.title) for part in parts]
+    if any(name in title or (len(title) >= 2 and title in name) for title in titles for name in names):
+        return None  # a title that names the term, or that the term holds ("添加位置编码" and "位置编码"), gives it away
     others = [part for part in parts if part is not home and not any(name in part.text for name in names)]
     if len(others) < OPTIONS - 2:
         return None
