@@ -121,7 +121,8 @@ class StudyGuide:
 
     # ------------------------------------------------------------------------------------------- self-tests
     def quiz(self, section: Section, n: int = 10, seed: int | None = None, backend: Backend | None = None) -> list[Item]:
-        """Up to ``n`` self-test items on ``section`` (:func:`bookqa.study.quiz.make_items`); with a generative
+        """Up to ``n`` self-test items on ``section`` (:func:`bookqa.study.quiz.make_items`; the distractors are
+        terms of its chapter that the book uses more than once); with a generative
         ``backend``, also open questions (:mod:`bookqa.study.open_questions`), up to a third of ``n`` or what the
         terms leave."""
         model = backend if backend is not None and backend.generative else None
@@ -131,7 +132,8 @@ class StudyGuide:
             for child in self.children(section)
             for members in [self.members(child)]
         ]
-        pool = self.terms(self.chapter(section))
+        words = self._vocabulary()  # distractors are terms the book uses again; one it names once is an aside
+        pool = [term for term in self.terms(self.chapter(section)) if words.count(term.term) > 1]
         wanted = n - (max(1, n // OPEN_SHARE) if model is not None else 0)
         items = make_items(self.book.book_id, section, material, self.terms(section), pool, parts, self.book.pages, max(1, wanted), seed,
                            segment=self._words())
