@@ -178,6 +178,8 @@ EN_ASSIGNMENT = (
     "It is a good habit to choose names that say what the variable is used for. "
     "Python reads a script from the top down, so a variable has to be assigned before it is used."
 )
+EN_TIP = "**Read the error message:** Python names the line where it stopped and what went wrong there."
+"""A run-in label of a tip, set in bold: no term (the book does not use it again)."""
 
 EN_TOC = [
     (1, "Programs and values", 1), (2, "What is a program", 1), (2, "Values and types", 2), (2, "Glossary", 3),
@@ -250,6 +252,7 @@ def build_en_study_book(path: Path) -> Path:
     w.heading("2 Variables", 16, BOLD)
     w.heading("2.1 Assignment", 13, BOLD)
     rich_paragraph(w, EN_ASSIGNMENT)
+    rich_paragraph(w, EN_TIP)
 
     doc.set_toc([list(entry) for entry in EN_TOC])
     doc.set_metadata({"title": "Programs and Values", "author": "BookQA tests"})

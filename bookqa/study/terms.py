@@ -3,7 +3,8 @@
 A term is found where the book marks it as one:
 - a bilingual pair, ``稠密块（dense block）`` (read as the retriever's glossary reads it);
 - a naming phrase: ``称为/叫做/被称为 X``, ``X is called / known as / referred to as Y``, ``we call this Y``;
-- a bold run in the running text (most English textbooks set a term in bold where they define it);
+- a bold run in the running text (most English textbooks set a term in bold where they define it); a run that
+  labels a list entry ("Write self-checks: …") only when the book uses it again;
 - an entry ``term: definition`` of a glossary (a part headed Glossary / 术语表), unless the definition uses the term.
 Only the section's body and glossary count (not its summary, exercises, headings or captions); a term keeps the first
 sentence that defines it. A term has a shape check (two to twelve Han characters, or one to five Latin words that are
@@ -179,7 +180,8 @@ def find_terms(
         for start, term in _marked(sentence, segment, book):
             found.append((position, start, term))
     for position, start, term in _bold_terms(sentences, bold):
-        found.append((position, start, term))
+        if not _run_in_label(term) or book.count(term.term) > 1:
+            found.append((position, start, term))
     pairings = Counter((fold(term.english), term.key) for _, _, term in found if term.source == Source.PAIR)
     usual = {name: count for (name, _), count in sorted(pairings.items(), key=lambda entry: entry[1])}
     found = [entry for entry in found if entry[2].source != Source.PAIR or pairings[(fold(entry[2].english), entry[2].key)] == usual[fold(entry[2].english)]]
@@ -192,6 +194,12 @@ def find_terms(
         seen.add(term.key)
         terms.append(_placed(term, material))
     return terms
+
+
+def _run_in_label(term: Term) -> bool:
+    """Whether a bold term opens its sentence before a colon ("Write self-checks: Sometimes you can…"): a run-in
+    label of a list, which is a term only when the book uses it again (a tip is said once, a term recurs)."""
+    return term.span[0] == 0 and term.sentence.text[term.span[1] :].lstrip().startswith((":", "："))
 
 
 def _placed(term: Term, material: Material) -> Term:
