@@ -514,8 +514,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "Ask a book a question: a streamed answer grounded in the book, with page citations.")
     p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
     p.add_argument("question", nargs="?")
-    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help="default: BOOKQA_BACKEND (auto)")
-    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")
+    _backend_options(p)
     p.add_argument("--section", help='limit retrieval to a section, e.g. "7.7"')
     p.add_argument("--pages", type=_page_range, help="limit retrieval to physical pages FIRST-LAST")
     p.add_argument("--history", help='a JSON file with earlier turns: [{"role": "user", "content": "..."}, ...]')
@@ -532,8 +531,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--section", required=True, help='a section or chapter number, e.g. "7.7"')
     p.add_argument("--n", type=_positive, default=10, help="how many items at most (default 10)")
     p.add_argument("--seed", type=int, help="the same seed gives the same items (default: a new test each time)")
-    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help="default: BOOKQA_BACKEND (auto); with a language model, also open questions")
-    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")
+    _backend_options(p, "; with a language model, also open questions")
     p.add_argument("--json", action="store_true", help="one JSON object per item: id, type, question, options, answer, evidence, page, page_label, section")
 
     p = command("cards", cmd_cards, "Flash cards of a chapter or section (its key terms, and the self-test items a profile missed).")
@@ -542,3 +540,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="me", help="whose missed items to include (default: me)")
     p.add_argument("--export", help="write the cards to FILE.apkg (an Anki deck) or FILE.csv")
     return parser
+
+
+def _backend_options(p: argparse.ArgumentParser, note: str = "") -> None:
+    """--backend and --model, for the commands that can answer with a language model."""
+    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help=f"default: BOOKQA_BACKEND (auto){note}")
+    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")

@@ -28,7 +28,7 @@ from bookqa.index.glossary import english_stems
 from bookqa.study.keys import fold, on_page
 from bookqa.study.material import Material
 from bookqa.study.terms import Segment, Source, Term
-from bookqa.text import HAN, has_han, language_of
+from bookqa.text import HAN, has_han, is_han, language_of
 from bookqa.types import Choice, Language, Pages, Section
 
 BLANK = "____"
@@ -47,7 +47,6 @@ MIN_WORD_SHARE = 0.55
 
 _CONTENT = re.compile(r"\w")  # a letter, digit or Han character
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
-_HAN_CHAR = re.compile(f"[{HAN}]")
 _ARTICLE = re.compile(rf"\b(an?|An?)\s+{re.escape(BLANK)}")
 _STARTS_WITH_A_WORD = re.compile(rf"^[\"'“‘(（《]?[A-Za-z{HAN}]")
 _POINTS_BACK = re.compile(r"^(?:this|that|these|those|it|they|such|here|thus|so|hence|therefore|也就是说|换句话说|因此|所以|于是|这|那|它|此|其|该)(?![a-z])", re.IGNORECASE)
@@ -131,7 +130,7 @@ def blanked(term: Term, segment: Segment) -> str | None:
     out = _ARTICLE.sub(lambda match: f"{match.group(1)[0]}(n) {BLANK}", out)  # "an ____" would give away a vowel
     rest = out.replace(BLANK, "")
     chinese = has_han(text)
-    context = len(_HAN_CHAR.findall(rest)) if chinese else len(_LATIN_WORD.findall(rest))
+    context = _size(rest, chinese)
     return out if context >= MIN_CONTEXT[chinese] else None
 
 
@@ -155,8 +154,7 @@ def with_context(term: Term, text: str, material: Material) -> str:
     before names the term."""
     sentence = term.sentence
     chinese = has_han(sentence.text)
-    size = len(_HAN_CHAR.findall(sentence.text)) if chinese else len(_LATIN_WORD.findall(sentence.text))
-    if size >= SHORT[chinese] and not _POINTS_BACK.match(sentence.text):
+    if _size(sentence.text, chinese) >= SHORT[chinese] and not _POINTS_BACK.match(sentence.text):
         return text
     sentences = material.sentences
     index = next((i for i, s in enumerate(sentences) if s is sentence), -1)
@@ -165,6 +163,11 @@ def with_context(term: Term, text: str, material: Material) -> str:
     if before is None or any(fold(name) in fold(before.text) for name in names):
         return text
     return f"{before.text} {text}" if not chinese else before.text + text
+
+
+def _size(text: str, chinese: bool) -> int:
+    """How long ``text`` is: in Han characters when ``chinese``, else in Latin words."""
+    return sum(map(is_han, text)) if chinese else len(_LATIN_WORD.findall(text))
 
 
 def _inside_another(term: Term, terms: Sequence[Term]) -> bool:
