@@ -1,4 +1,4 @@
-"""Command line: ``python -m bookqa index | list | search | outline | eval | ask | study | quiz | cards``.
+"""Command line: ``python -m bookqa index | list | search | outline | page | eval | ask | study | quiz | cards``.
 
 BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
 Errors a user can meet print one message with what to do, and exit with status 2.
@@ -53,6 +53,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.library.store import Library
 
     library = Library(settings)
+    _announce_ocr(library, args.book, args.rebuild)
     with _StageBars() as bars:
         if not Path(args.book).is_file():  # a book id: rebuild it, or finish its vectors
             book_id = _require(library, args.book).book_id
@@ -140,6 +141,49 @@ def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
         pages = f"p.{book.label(s.start_page)}-{book.label(s.end_page)}"
         print(f"{'  ' * (s.level - 1)}{s.display_title}  ({pages}; physical {s.start_page}-{s.end_page})")
     return 0
+
+
+def cmd_page(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library.store import Library
+    from bookqa.text import normalize_chars
+
+    library = Library(settings)
+    book = library.open(_ensure_indexed(library, args.book).book_id, searchable=False)
+    last = book.manifest.page_count
+    if not 1 <= args.number <= last:
+        raise BookQAError(f"{book.manifest.title} has physical pages 1-{last}; there is no page {args.number}.", f"Give a page from 1 to {last}.")
+    page = book.page(args.number)
+    scanned = book.ocr_pages.get(args.number)
+    if scanned is not None:
+        lines = [{"text": normalize_chars(line.text).strip(), "bbox": [round(v, 1) for v in line.bbox],
+                  "confidence": round(line.confidence, 3)} for line in scanned.lines]
+    else:
+        lines = [{"text": row.text, "bbox": [round(v, 1) for v in (row.x0, row.y0, row.x1, row.y1)], "confidence": None}
+                 for row in _text_rows(book.pdf_path, args.number)]
+    left_out = book.manifest.left_out.get(args.number)
+    if args.json:
+        out = {"page": page.number, "label": page.label, "source": "ocr" if scanned else "text", "text": page.text,
+               "lines": lines, "left_out": left_out}
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    how = "read by OCR" if scanned else "from its text layer"
+    print(f"page {page.number} (printed p.{page.label}), {how}" + (f"; left out of the index: {left_out}" if left_out else ""))
+    print(page.text or "(no text on this page)")
+    poor = [line for line in lines if scanned and line["confidence"] < settings.ocr_min_confidence]
+    if poor:
+        print(f"\n{len(poor)} line{'s' * (len(poor) > 1)} recognised below the confidence floor "
+              f"(BOOKQA_OCR_MIN_CONFIDENCE={settings.ocr_min_confidence}), left out:")
+        for line in poor:
+            print(f"  {line['confidence']:.2f}  {line['text']}")
+    return 0
+
+
+def _text_rows(pdf_path: Path, number: int) -> Any:
+    from bookqa.reading.layout import read_layout
+    from bookqa.reading.pdf import open_pdf
+
+    with open_pdf(pdf_path) as doc:
+        return read_layout(doc.load_page(number - 1)).rows
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -393,6 +437,23 @@ def _ranges(pages: list[int]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
 
 
+def _announce_ocr(library: Any, ref: str, rebuild: bool) -> None:
+    """Say, before a build starts, how many pages OCR will read and about how long that takes."""
+    from bookqa.reading.ocr import estimate_ocr
+
+    path = Path(ref)
+    if not path.is_file():
+        manifest = library.find(ref) if rebuild else None
+        if manifest is None:
+            return
+        path = library.root / manifest.book_id / "source.pdf"
+    elif not rebuild and library.find(path) is not None:
+        return
+    plan = estimate_ocr(path, library.settings)
+    if plan.keys:
+        print(f"{path.name}: {plan.describe()}", file=sys.stderr)
+
+
 def _require(library: Any, ref: str) -> Any:
     from bookqa.errors import BookNotFoundError
 
@@ -405,6 +466,7 @@ def _require(library: Any, ref: str) -> Any:
 def _ensure_indexed(library: Any, ref: str) -> Any:
     """The manifest of ``ref``; a PDF path that is not in the library yet is indexed first."""
     if Path(ref).suffix.lower() == ".pdf" or Path(ref).is_file():
+        _announce_ocr(library, ref, False)
         with _StageBars() as bars:
             manifest, _ = library.add(ref, progress=bars)
         return manifest
@@ -423,6 +485,7 @@ class _StageBars:
 
     LABELS = {
         "parse": "reading pages",
+        "ocr": "reading scanned pages (OCR)",
         "embed": "embedding chunks",
         "wait": "another process is building this book; its vectors",
         "baseline": "embedding baseline windows",
@@ -502,6 +565,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("outline", cmd_outline, "Show the chapter/section tree of a book.")
     p.add_argument("book")
     p.add_argument("--json", action="store_true", help="a flat list of {level, number, title, start_page, end_page}")
+
+    p = command("page", cmd_page, "Show what BookQA read on a page: its text, and its lines with boxes (OCR or text layer).")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("number", type=_positive, help="the physical page number (1-based)")
+    p.add_argument("--json", action="store_true",
+                   help='{"page", "label", "source": "text"|"ocr", "text", "lines": [{"text", "bbox", "confidence"}], "left_out"}')
 
     p = command("eval", cmd_eval, "Retrieval quality on a question file: hit@1, hit@k, MRR@10, precision@k, evidence@k.")
     p.add_argument("book")

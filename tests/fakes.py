@@ -1,5 +1,6 @@
 """Test doubles: a deterministic embedder that needs no model, and the factory that hands it to the app and the CLI
-(``BOOKQA_EMBEDDING_FACTORY=fakes:fake_embedder``)."""
+(``BOOKQA_EMBEDDING_FACTORY=fakes:fake_embedder``); a recogniser that reads scanned fixture pages from their text
+layer (for the OCR plumbing; the real OCR runs in the slow tier)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,44 @@ class FileGatedFakeEmbedder(FakeEmbedder):
 def file_gated_fake_embedder(settings: Settings) -> FileGatedFakeEmbedder:
     """The factory for ``BOOKQA_EMBEDDING_FACTORY=fakes:file_gated_fake_embedder``: the gate is ``<data_dir>/open``."""
     return FileGatedFakeEmbedder(Path(settings.data_dir) / "open")
+
+
+class FakeRecogniser:
+    """A recogniser that "reads" page images it was told about: ``pages`` maps the sha256 of a grey page image (as
+    :func:`bookqa.reading.ocr.render_for_ocr` renders it) to its lines ``(corners, text, confidence)`` in pixels;
+    any other image reads as empty. It counts the images it is shown (in this process), and pickles for workers."""
+
+    signature = "fake recogniser"
+
+    def __init__(self, pages: dict[str, list[tuple[list[tuple[float, float]], str, float]]]) -> None:
+        self.pages = pages
+        self.calls = 0
+
+    def __call__(self, image: np.ndarray) -> list[tuple[list[tuple[float, float]], str, float]]:
+        self.calls += 1
+        return self.pages.get(image_digest(image), [])
+
+
+def image_digest(image: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+
+
+def recogniser_for(text_pdf: Path, scan_pdf: Path, dpi: int, confidence: float = 0.99,
+                   pages: Sequence[int] | None = None) -> FakeRecogniser:
+    """A :class:`FakeRecogniser` that reads each page of ``scan_pdf`` (a scanned copy of ``text_pdf``, page for page)
+    as the text layer of the same page of ``text_pdf`` says: its rows as lines, boxes turned into pixels at
+    ``dpi``. ``pages`` (0-based) limits which scanned pages it knows."""
+    import pymupdf
+
+    from bookqa.reading.layout import read_layout
+    from bookqa.reading.ocr import render_for_ocr
+
+    known = {}
+    scale = dpi / 72
+    with pymupdf.open(text_pdf) as text, pymupdf.open(scan_pdf) as scan:
+        for index in range(scan.page_count) if pages is None else pages:
+            rows = read_layout(text.load_page(index)).rows
+            lines = [([(r.x0 * scale, r.y0 * scale), (r.x1 * scale, r.y0 * scale), (r.x1 * scale, r.y1 * scale),
+                       (r.x0 * scale, r.y1 * scale)], r.text, confidence) for r in rows]
+            known[image_digest(render_for_ocr(scan.load_page(index), dpi)[0])] = lines
+    return FakeRecogniser(known)

@@ -126,6 +126,18 @@ class TestCommands:
         assert main(["ask", str(self.pdf), "深度学习", "--pages", "5-900", "--backend", "extractive"]) == 2
         assert f"physical pages 1-{TINY_BOOK.page_count}" in capsys.readouterr().err
 
+    def test_page_shows_what_was_read_from_the_text_layer(self, capsys):
+        assert main(["page", str(self.pdf), "5", "--json"]) == 0
+        page = json.loads(capsys.readouterr().out)
+        assert (page["page"], page["label"], page["source"], page["left_out"]) == (5, "3", "text", None)
+        assert page["text"].splitlines() == [line["text"] for line in page["lines"]]
+        assert all(len(line["bbox"]) == 4 and line["confidence"] is None for line in page["lines"])
+        assert main(["page", str(self.pdf), "2"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("page 2 (printed p.ii), from its text layer; left out of the index: contents") and "目录" in out
+        assert main(["page", str(self.pdf), "9"]) == 2
+        assert "there is no page 9" in capsys.readouterr().err
+
     def test_search_text_output_is_readable(self, capsys):
         assert main(["search", str(self.pdf), "标量"]) == 0
         out = capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 A book folder holds ``manifest.json`` (format version, PDF sha256, page count, embedding model, backend and
 dimension, chunker settings, counts, timings, how far its vectors are), ``source.pdf`` (a copy of the book, for
-page images), ``pages.jsonl``, ``outline.json``, ``chunks.jsonl``, ``keyword/`` (bm25s) and, once the second build
+page images), ``pages.jsonl``, ``ocr.jsonl`` (what OCR read on each page without a text layer:
+lines with boxes and confidences, for highlights and the page view), ``outline.json``, ``chunks.jsonl``, ``keyword/`` (bm25s) and, once the second build
 step has finished, ``vectors/`` (FAISS); nothing is ever pickled. :mod:`bookqa.library.store` writes and finds the
 folders.
 """
@@ -20,8 +21,9 @@ from bookqa.config import Settings
 from bookqa.files import read_jsonl
 from bookqa.types import Chunk, ChunkKind, Page, Pages, Section
 
-if TYPE_CHECKING:  # numpy and the model code load with the first search, not with the overview
+if TYPE_CHECKING:  # numpy and the model code load with the first search, PyMuPDF with the first page read by OCR
     from bookqa.index.retriever import Retriever
+    from bookqa.reading.ocr import OcrPage
 
 FORMAT_VERSION = 2
 """Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
@@ -29,6 +31,7 @@ bookqa.index.retriever.index_text); a folder of another version is rebuilt or re
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
 PAGES = "pages.jsonl"
+OCR_PAGES = "ocr.jsonl"
 OUTLINE = "outline.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors"
@@ -145,6 +148,15 @@ class Book:
     def pdf_path(self) -> Path:
         """The stored copy of the PDF (for rendering pages)."""
         return self.folder / SOURCE_PDF
+
+    @cached_property
+    def ocr_pages(self) -> dict[int, OcrPage]:
+        """Physical page number -> what OCR read there, for the pages read by OCR (none in a folder built before
+        OCR existed)."""
+        from bookqa.reading.ocr import OcrPage
+
+        path = self.folder / OCR_PAGES
+        return {page.number: page for page in map(OcrPage.from_json, read_jsonl(path))} if path.is_file() else {}
 
     def page(self, number: int) -> Page:
         """The page with 1-based physical ``number``; raises IndexError outside the book."""

@@ -28,6 +28,7 @@ from bookqa.library.book import (
     CHUNKS,
     KEYWORD,
     MANIFEST,
+    OCR_PAGES,
     OUTLINE,
     PAGES,
     SOURCE_PDF,
@@ -45,7 +46,8 @@ if TYPE_CHECKING:  # numpy and the model code load with the first build or searc
 logger = logging.getLogger(__name__)
 
 StageProgress = Callable[[str, int, int], None]
-"""Progress of a book build: called with (stage, done, total); stages are "parse", "embed" (passages with vectors,
+"""Progress of a book build: called with (stage, done, total); stages are "parse", "ocr" (pages without a text
+layer), "embed" (passages with vectors,
 cached ones included) and "wait" (another process is building the book: its passages with vectors)."""
 WAIT = "wait"
 LOCKS = "locks"
@@ -264,7 +266,9 @@ class Library:
 
         started = time.perf_counter()
         _remove_leftovers(self.root, book_id)
-        ingested = ingest_pdf(path, book_id, self.settings, progress=_stage(progress, "parse"), shown=shown)
+        ingested = ingest_pdf(
+            path, book_id, self.settings, progress=_stage(progress, "parse"), shown=shown, ocr_progress=_stage(progress, "ocr")
+        )
         if not ingested.chunks:
             raise InvalidPDFError(
                 f"{source_name} has no body text to index (every page was left out as contents, front matter or blank).",
@@ -278,6 +282,7 @@ class Library:
         try:
             shutil.copyfile(path, tmp / SOURCE_PDF)
             write_jsonl(tmp / PAGES, (dataclasses.asdict(p) for p in ingested.pages))
+            write_jsonl(tmp / OCR_PAGES, (page.to_json() for page in ingested.ocr.values()))
             write_json(tmp / OUTLINE, [dataclasses.asdict(s) for s in ingested.outline])
             write_jsonl(tmp / CHUNKS, (chunk_row(c) for c in ingested.chunks))
             keywords.save(tmp / KEYWORD)

@@ -17,7 +17,7 @@ from bookqa.errors import BookQAError
 from bookqa.library.book import Book, Manifest
 from bookqa.library.store import StageProgress
 from bookqa.library.uploads import add_pdf_bytes
-from bookqa.text import escape_markdown
+from bookqa.text import escape_markdown, format_duration
 from bookqa.types import Answer, ChunkKind, Hit
 from bookqa.ui import resources, state, views
 
@@ -37,7 +37,10 @@ PAGE_ZOOM = 1.6
 PRIMARY = "#c2410c"
 """The theme's primary colour (.streamlit/config.toml), for charts."""
 SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d", "title": "#7c3aed"}
-STAGES = {"parse": "Reading pages", "embed": "Embedding passages", "wait": "Another process is indexing this book"}
+STAGES = {"parse": "Reading pages", "ocr": "Reading scanned pages (OCR)", "embed": "Embedding passages",
+          "wait": "Another process is indexing this book"}
+ASK_BEFORE_SECONDS = 180
+"""A scan whose OCR should take longer than this is only read when the user says so."""
 EXCERPT_CHARS = 120
 TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "title", "kind", "preview")
 
@@ -117,9 +120,15 @@ def run_build(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest
     BookQAError (the library is unchanged then)."""
     with st.status(f"Indexing {what}…", expanded=True) as box:
         bar = st.progress(0.0, text="Opening the PDF…")
+        starts: dict[str, tuple[float, int]] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{STAGES.get(stage, stage)}: {done} of {total}")
+            now = time.perf_counter()
+            since, first = starts.setdefault(stage, (now, done))
+            text = f"{STAGES.get(stage, stage)}: {done} of {total}"
+            if first < done < total and now - since > 2:
+                text += f", about {format_duration((now - since) / (done - first) * (total - done))} left"
+            bar.progress(min(done / max(total, 1), 1.0), text=text)
 
         try:
             manifest = build(progress)
@@ -162,6 +171,8 @@ def upload_box() -> None:
             show_error(failed)
         if upload is None:
             return
+        if not state.scan_confirmed() and not _long_scan_confirmed(upload.name, upload.getvalue()):
+            return
         try:
             manifest = run_build(upload.name, lambda progress: add_pdf_bytes(
                 resources.library(), upload.getvalue(), upload.name, progress=progress, vectors=False
@@ -173,6 +184,26 @@ def upload_box() -> None:
             state.notify(f"Added {manifest.title}.")
     state.next_upload_round()
     st.rerun()
+
+
+def _long_scan_confirmed(name: str, data: bytes) -> bool:
+    """True when the upload can be indexed now; for a scan whose OCR would take more than a few minutes, asks
+    first (False until the user starts it; cancelling empties the uploader)."""
+    from bookqa.reading.ocr import estimate_ocr  # PyMuPDF only when a file arrives
+
+    plan = estimate_ocr(data, resources.settings())
+    if plan.seconds <= ASK_BEFORE_SECONDS:
+        return True
+    st.warning(f"**{escape_markdown(name)}** looks scanned: {escape_markdown(plan.describe())} "
+               "Pages read once are kept, so a later rebuild is quick.", icon=":material/document_scanner:")
+    start, cancel = st.columns(2)
+    if start.button("Read it now", type="primary", icon=":material/play_arrow:", width="stretch"):
+        state.confirm_scan()
+        st.rerun()
+    if cancel.button("Cancel", icon=":material/close:", width="stretch"):
+        state.next_upload_round()
+        st.rerun()
+    return False
 
 
 def status_lines(manifest: Manifest | None) -> None:
@@ -387,6 +418,9 @@ def book_facts(book: Book) -> None:
                       help=None if manifest.vectors_ready else "The vectors are still being computed")
     if not manifest.vectors_ready:
         vector_progress(manifest, "overview", time.monotonic())
+    if book.ocr_pages:
+        st.caption(f"{len(book.ocr_pages)} page{'s' * (len(book.ocr_pages) > 1)} without a text layer read by OCR "
+                   f"({manifest.timings.get('ocr', 0):.0f} s).")
     if left_out:
         st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
     st.subheader("Passages per chapter", anchor=False)
@@ -429,6 +463,15 @@ def chapter_chart(book: Book) -> None:
 
 # ------------------------------------------------------------------------------------------------ pages
 def page_image(book: Book, number: int, highlight: Sequence[str] = ()) -> None:
-    """Physical page ``number`` of ``book`` rendered at a readable zoom, ``highlight`` passages marked."""
-    png = resources.page_png(str(book.pdf_path), number, PAGE_ZOOM, tuple(highlight))
-    st.image(png, caption=f"Page {book.label(number)} ({number} of {len(book.pages)})", width="stretch")
+    """Physical page ``number`` of ``book`` rendered at a readable zoom, ``highlight`` passages marked (on the
+    recognised lines of a page read by OCR, whose lines below the confidence floor are listed under it)."""
+    floor = resources.settings().ocr_min_confidence
+    lines, poor = views.ocr_lines(book, number, floor)
+    png = resources.page_png(str(book.pdf_path), number, PAGE_ZOOM, tuple(highlight), lines)
+    how = " · read by OCR" if lines is not None else ""
+    st.image(png, caption=f"Page {book.label(number)} ({number} of {len(book.pages)}){how}", width="stretch")
+    if poor:
+        with st.expander(f"{len(poor)} line{'s' * (len(poor) > 1)} recognised below the confidence floor "
+                         f"({floor:g}), left out of the index", icon=":material/report:"):
+            for text, confidence in poor:
+                st.markdown(f":orange[{confidence:.2f}] {escape_markdown(text)}")

@@ -168,11 +168,13 @@ def search(book: Book, query: str, k: int, mode: str, scope: Scope) -> list[Hit]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...] = ()) -> bytes:
-    """Physical page ``number`` of the PDF at ``pdf_path`` as PNG, with ``highlight`` passages marked."""
+def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...] = (),
+             lines: tuple[tuple[str, tuple[float, ...]], ...] | None = None) -> bytes:
+    """Physical page ``number`` of the PDF at ``pdf_path`` as PNG, with ``highlight`` passages marked (on ``lines``,
+    the recognised lines of a page read by OCR)."""
     from bookqa.reading.render import render_page_png
 
-    return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight)
+    return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight, lines=lines)
 
 
 # ------------------------------------------------------------------------------------------------ study
