@@ -211,7 +211,8 @@ def progress_chart(progress: Sequence[SectionProgress], chapter: Section, outlin
     """The profile's progress in ``chapter`` and each of its sections: pages viewed, best self-test and cards learned,
     as shares, one group of bars per section."""
     rows = views.progress_rows(progress, chapter, outline)
-    st.caption(f"{escape_markdown(chapter.display_title)}: " + escape_markdown(rows[0]["counts"]) if rows else "")
+    counts = views.chapter_progress_counts(progress, chapter, outline)
+    st.caption(f"{escape_markdown(chapter.display_title)} and its sections: {escape_markdown(counts)}" if counts else "")
     traces = [
         go.Bar(name=CHART_NAMES[measure], x=[r["section"] for r in rows], y=[r[measure] or 0 for r in rows],
                marker_color=CHART_COLOURS[measure], customdata=[[r["title"], r["counts"]] for r in rows],

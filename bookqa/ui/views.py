@@ -198,20 +198,34 @@ def passage_with(book: Book, text: str, page: int) -> Chunk | None:
 def progress_rows(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> list[dict[str, Any]]:
     """The rows of the progress chart of ``chapter``: the chapter itself, then each of its sections, with the shares
     (0-100) of pages viewed, best self-test and cards learned, and the counts behind them."""
-    members = [chapter, *next((sections for top, sections in outline_tree(outline) if top == chapter), [])]
-    by_section = {p.section: p for p in progress}
     rows = []
-    for section in members:
-        p = by_section.get(section)
-        if p is None:
-            continue
+    for p in _chapter_progress(progress, chapter, outline):
         rows.append({
-            "section": section.number or section.title,
-            "title": section.display_title,
+            "section": p.section.number or p.section.title,
+            "title": p.section.display_title,
             "pages": round(100 * p.pages_viewed / max(p.pages, 1)),
             "test": None if p.best is None else round(100 * p.best),
             "cards": round(100 * p.learned / p.cards) if p.cards else None,
-            "counts": f"{p.pages_viewed}/{p.pages} pages · {p.tests} self-tests · {p.learned}/{p.cards} cards learned · "
-                      f"{p.due} due · {p.questions} questions",
+            "counts": _counts(p.pages_viewed, p.pages, p.tests, p.learned, p.cards, p.due, p.questions),
         })
     return rows
+
+
+def chapter_progress_counts(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> str:
+    """The profile's counts in ``chapter`` and its sections together (pages once: the chapter's range holds them)."""
+    found = _chapter_progress(progress, chapter, outline)
+    if not found:
+        return ""
+    whole = found[0] if found[0].section == chapter else None
+    pages_viewed, pages = (whole.pages_viewed, whole.pages) if whole else (0, 0)
+    return _counts(pages_viewed, pages, *(sum(getattr(p, name) for p in found) for name in ("tests", "learned", "cards", "due", "questions")))
+
+
+def _chapter_progress(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> list[Any]:
+    members = [chapter, *next((sections for top, sections in outline_tree(outline) if top == chapter), [])]
+    by_section = {p.section: p for p in progress}
+    return [by_section[section] for section in members if section in by_section]
+
+
+def _counts(pages_viewed: int, pages: int, tests: int, learned: int, cards: int, due: int, questions: int) -> str:
+    return f"{pages_viewed}/{pages} pages · {tests} self-tests · {learned}/{cards} cards learned · {due} due · {questions} questions"

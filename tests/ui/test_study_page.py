@@ -95,6 +95,7 @@ def test_a_self_test_is_graded_recorded_and_charted(study_app: AppTest) -> None:
     assert not at.exception
     assert metric(at, "Score") == f"{n} of {n}"
     assert chart(at)["best self-test"] == [0, 100, 0]
+    assert any("1 卷积神经网络 and its sections:" in c.value and "· 1 self-tests ·" in c.value for c in at.caption)  # 1.1's counts
     assert any(link.label.startswith("p.") for link in at.get("page_link"))  # each key opens its page
     assert metric(at, "Due now") == "0"  # nothing was answered wrong
 
