@@ -8,8 +8,8 @@ The books are indexed into ``--data-dir`` on first use (the real embedded model;
 - keys on their page: the share of items whose key is found on the item's page by the generator's own check
   (``on_page``, by construction), and by an independent one (the page's text as PyMuPDF gives it from the PDF,
   NFKC, Unicode hyphens as "-", whitespace removed);
-- evidence sentences found (the same independent way) on the item's page, or across its page breaks (a sentence
-  that begins on the page before, or ends on the next);
+- evidence sentences found (the same independent way, or with the words hyphenated over a line end joined) on the
+  item's page, or across its page breaks (a sentence that begins on the page before, or ends on the next);
 - duplicates per quiz (two items sharing an answer or an evidence sentence) and quizzes with options that repeat;
 - items per quiz, the share of sections yielding at least 5 items, the item types;
 - seconds per sheet and per 10-item quiz (median, p90, max over sections, in one process that keeps each book's
@@ -42,6 +42,8 @@ from bookqa.study.keys import fold, on_page
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_PDFS = [SHARED / "books" / "d2l-zh.pdf", SHARED / "books" / "thinkpython2.pdf"]
 RESULTS = Path(__file__).resolve().parent / "results"
+LINE_END_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u00ad]\n(?=\w)")
+"""A word broken over a line end by a hyphen; the book's text joins it, and the evidence check reads it joined too."""
 
 
 def plain(text: str) -> str:
@@ -69,7 +71,9 @@ def bench_book(library: Library, pdf: Path, seeds: int, n: int) -> tuple[dict, l
     first_s = time.perf_counter() - started
     guide = StudyGuide(book)  # the figures below start from empty caches
     with pymupdf.open(book.pdf_path) as doc:
-        printed = [plain(page.get_text()) for page in doc]
+        texts = [page.get_text() for page in doc]
+    printed = [plain(text) for text in texts]
+    joined = [plain(LINE_END_HYPHEN.sub("", text)) for text in texts]  # "con-|textual" printed over a line end
 
     book.retriever.search("warm up", k=5)
     search_s = []
@@ -113,8 +117,8 @@ def bench_book(library: Library, pdf: Path, seeds: int, n: int) -> tuple[dict, l
                 keys_by_construction += on_page(item.key, book.page(item.page))
                 keys_independent += plain(item.key) in printed[item.page - 1]
                 evidence = plain(item.evidence)
-                evidence_on_page += evidence in printed[item.page - 1]
-                evidence_near_page += evidence in "".join(printed[max(0, item.page - 2) : item.page + 1])
+                evidence_on_page += any(evidence in pages[item.page - 1] for pages in (printed, joined))
+                evidence_near_page += any(evidence in "".join(pages[max(0, item.page - 2) : item.page + 1]) for pages in (printed, joined))
                 repeated_options += len({fold(o) for o in item.options}) != len(item.options)
 
     search = statistics.median(search_s)
