@@ -34,7 +34,11 @@ def solve(question: str, options: list[str]) -> str:
 
 
 def progress_bars(page) -> dict[str, list[float]]:
-    """The bars of the progress chart as plotly holds them in the page: measure -> heights."""
+    """The bars of the progress chart as plotly holds them in the page: measure -> heights (once the tab's rerun
+    has finished and the chart is drawn)."""
+    settle(page)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(e => e.data && e.data.length)",
+                           timeout=WAIT_MS)
     data = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(e => e.data.map(t => [t.name, t.y]))")
     return {name: list(heights) for name, heights in data[0]}
 
@@ -63,6 +67,7 @@ def test_take_a_self_test_and_review_a_missed_card(browser, tmp_path: Path) -> N
         assert before["best self-test"] == [0, 0, 0]
 
         page.get_by_role("tab", name="Self-test").click()
+        settle(page)
         form = page.get_by_test_id("stForm")
         form.get_by_role("button", name="Check my answers").wait_for(timeout=WAIT_MS)
         settle(page)
@@ -97,6 +102,8 @@ def test_take_a_self_test_and_review_a_missed_card(browser, tmp_path: Path) -> N
         shoot(page, "study-progress")
 
         page.get_by_role("tab", name="Cards").click()
+        page.get_by_role("button", name="Show the answer").wait_for(timeout=WAIT_MS)
+        settle(page)
         due = int(metric(page, "Due now"))
         assert due == total - right  # each item answered wrong became a card, due now
         page.get_by_role("button", name="Show the answer").click()
