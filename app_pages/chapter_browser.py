@@ -1,4 +1,5 @@
-"""Chapter browser: the outline as a tree, a page as an image with its text, pages cited in the chat marked.
+"""Chapter browser: the outline as a tree, a page as an image with its text, pages cited in the chat marked; "ask
+about" and "study" the section shown; each page shown counts as viewed in the profile's progress.
 
 ``?page=N`` (a physical page number) opens page N, and ``&passage=ID`` marks that passage on it; the chat's
 sources link here that way. The page picker shows and finds pages by their printed numbers.
@@ -8,8 +9,8 @@ import streamlit as st
 
 from bookqa.answering.conversation import cited_pages
 from bookqa.text import escape_markdown
-from bookqa.ui import components, state
-from bookqa.ui.views import outline_tree, passage_chunks, scope_choices, section_to_ask
+from bookqa.ui import components, resources, state
+from bookqa.ui.views import outline_tree, passage_chunks, scope_choices, section_to_ask, study_choices
 
 book = components.current_book(searchable=False)
 exchanges = state.conversation(book.book_id)
@@ -36,6 +37,10 @@ with reader:
                                          icon=":material/forum:"):
         state.set_scope(book.book_id, scope_choices(book.outline).index(section))
         st.switch_page(components.CHAT)
+    if section is not None and st.button(f"Study {escape_markdown(section.display_title)}", icon=":material/school:"):
+        state.study_section(book.book_id, study_choices(book.outline).index(section))
+        st.switch_page(components.STUDY)
+    resources.progress().record_page(state.profile(), book.book_id, page)
     components.page_image(book, page, highlight=[chunk.text for chunk in shown])
     with st.expander("Text of this page"):
         st.text(book.page(page).text or "(no text on this page)")

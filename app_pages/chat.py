@@ -6,7 +6,7 @@ from bookqa.answering.conversation import Exchange, history, to_markdown
 from bookqa.answering.turn import ask
 from bookqa.errors import BookQAError
 from bookqa.text import escape_markdown
-from bookqa.ui import components, resources, state
+from bookqa.ui import components, resources, state, study
 
 book = components.current_book()
 exchanges = state.conversation(book.book_id)
@@ -16,6 +16,7 @@ st.title("Chat", anchor=False)
 scope_column, clear_column, export_column = st.columns([4, 1, 1], vertical_alignment="bottom")
 with scope_column:
     scope, scope_label = components.scope_picker(book)
+scope_section = next((s for s in book.outline if s.display_title == scope_label), None)
 components.keyword_only_note(book)
 if problem:
     components.show_error(problem)
@@ -47,6 +48,8 @@ if question and question.strip():
         else:
             components.answer_details(answer, book)
             exchanges.append(Exchange(question, answer, scope=scope_label))
+            study.note_question(book, state.profile(), answer.hits[0].chunk.section_number if answer.hits else None,
+                                scope_section)
             state.remember_question(answer.rewritten_query or question)  # what the inspector should search
 
 # drawn last, into the toolbar at the top, so that they include the answer just given

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bookqa.text import escape_markdown
-from bookqa.ui import components, resources, state
+from bookqa.ui import components, resources, state, study
 
 library = resources.library()
 manifests = library.manifests()
@@ -32,6 +32,7 @@ selected = components.selected_manifest()
 book = components.open_book(selected, searchable=False) if selected else None
 if book is not None:  # else the error said why, and the library below offers the rebuild
     components.book_facts(book)
+    study.progress_line(book, state.profile())
 
 st.subheader("Library", anchor=False)
 for item in manifests:
@@ -50,5 +51,12 @@ for item in manifests:
                 st.rerun()
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")
+            forget = st.checkbox("Also delete the study progress in this book (every profile's)", key=f"forget-{item.book_id}",
+                                 help="Kept unless ticked: adding the same book again brings the progress back.")
             if st.button("Remove for good", key=f"remove-{item.book_id}", type="primary"):
-                components.change_library(lambda: library.remove(item.book_id), f"Removed {item.title}.")
+                def remove_book() -> None:
+                    library.remove(item.book_id)
+                    if forget:
+                        resources.progress().forget_book(item.book_id)
+
+                components.change_library(remove_book, f"Removed {item.title}.")

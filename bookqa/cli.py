@@ -1,4 +1,4 @@
-"""Command line: ``python -m bookqa index | list | rename | search | outline | page | eval | ask``.
+"""Command line: ``python -m bookqa index | list | rename | search | outline | page | eval | ask | study | quiz | cards``.
 
 BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
 Errors a user can meet print one message with what to do, and exit with status 2.
@@ -275,6 +275,79 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- study
+def cmd_study(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.study.guide import StudyGuide
+
+    book = _open_book(args.book, settings)
+    guide = StudyGuide(book)
+    sheet = guide.sheet(guide.find(args.section))
+    if args.json:
+        print(json.dumps(sheet.to_json(book.pages), ensure_ascii=False, indent=1))
+        return 0
+    print(sheet.section.display_title)
+    for title, rows in (
+        ("Key points" + ("" if all(p.summary for p in sheet.key_points) else " (the section's most central sentences)"),
+         [f"{p.text}  (p.{book.label(p.page)})" for p in sheet.key_points]),
+        ("Key terms", [f"{t.term}{f' ({t.english})' if t.english else ''}: {t.sentence.text}  (p.{book.label(t.page)})" for t in sheet.terms]),
+        ("Exercises", [f"{e.text}  (p.{book.label(e.page)})".replace("\n", "\n      ") + "".join(
+            f"\n    hint p.{book.label(h.page)} {h.section}: {h.excerpt}" for h in e.hints) for e in sheet.exercises]),
+        ("Figures and tables", [f"{f.caption}  (p.{book.label(f.page)})" for f in sheet.figures]),
+    ):
+        print(f"\n{title}:" + ("" if rows else " none"))
+        for row in rows:
+            print(f"  - {row}")
+    return 0
+
+
+def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.answering.backends import load_backend
+    from bookqa.study.guide import StudyGuide
+
+    settings = _answer_settings(settings, args)
+    book = _open_book(args.book, settings)
+    guide = StudyGuide(book)
+    section = guide.find(args.section)
+    items = guide.quiz(section, n=args.n, seed=args.seed, backend=load_backend(settings))
+    if not items:
+        print(f"{section.display_title} defines no terms a self-test can ask about; try its chapter or another section.", file=sys.stderr)
+    if args.json:
+        for item in items:
+            print(json.dumps(item.to_json(book.pages), ensure_ascii=False))
+        return 0
+    for number, item in enumerate(items, start=1):
+        print(f"{number}. [{item.type}] {item.question}")
+        for letter, option in zip("ABCDEFGH", item.options):
+            print(f"     {letter}. {option}")
+    if items:
+        print("\nAnswers:")
+    for number, item in enumerate(items, start=1):
+        print(f"{number}. {item.answer}  (p.{book.label(item.page)}, {item.section}: {item.evidence})")
+    return 0
+
+
+def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.study.decks import export
+    from bookqa.study.guide import StudyGuide
+    from bookqa.study.progress import ProgressStore, section_key
+
+    library_book = _open_book(args.book, settings)
+    guide = StudyGuide(library_book)
+    section = guide.find(args.section)
+    keys = [section_key(member) for member in guide.members(section)]
+    cards = {card.id: card for card in guide.cards(section)}
+    for stored in ProgressStore.of(settings).cards(args.profile, library_book.book_id, sections=keys):
+        cards.setdefault(stored.card.id, stored.card)
+    if args.export:
+        path = export(list(cards.values()), args.export, f"{library_book.manifest.title}::{section.display_title}")
+        print(f"Wrote {len(cards)} cards of {section.display_title} to {path}.")
+        return 0
+    for card in cards.values():
+        print(f"- {card.front}  ->  {' '.join(card.back.split())}")
+    print(f"{len(cards)} cards; export them with --export deck.apkg (Anki) or --export cards.csv.")
+    return 0
+
+
 def _scope(book: Any, section: str | None, pages: tuple[int, int] | None) -> Any:
     """The search scope of --section/--pages, refused when the book has no such section or pages."""
     from bookqa.index.retriever import Scope
@@ -525,11 +598,35 @@ def _parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "Ask a book a question: a streamed answer grounded in the book, with page citations.")
     p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
     p.add_argument("question", nargs="?")
-    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help="default: BOOKQA_BACKEND (auto)")
-    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")
+    _backend_options(p)
     p.add_argument("--section", help='limit retrieval to a section, e.g. "7.7"')
     p.add_argument("--pages", type=_page_range, help="limit retrieval to physical pages FIRST-LAST")
     p.add_argument("--history", help='a JSON file with earlier turns: [{"role": "user", "content": "..."}, ...]')
     p.add_argument("--queries", help="a JSON-lines file of {id, query, history?} rows: one answer per row")
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
+
+    p = command("study", cmd_study, "A study sheet of a chapter or section: key points, key terms, exercises with hints, figures.")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("--section", required=True, help='a section or chapter number, e.g. "7.7" or "7" (or its title)')
+    p.add_argument("--json", action="store_true", help="the sheet as one JSON object")
+
+    p = command("quiz", cmd_quiz, "A self-test on a chapter or section, each answer key checked on its page.")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("--section", required=True, help='a section or chapter number, e.g. "7.7"')
+    p.add_argument("--n", type=_positive, default=10, help="how many items at most (default 10)")
+    p.add_argument("--seed", type=int, help="the same seed gives the same items (default: a new test each time)")
+    _backend_options(p, "; with a language model, also open questions")
+    p.add_argument("--json", action="store_true", help="one JSON object per item: id, type, question, options, answer, evidence, page, page_label, section")
+
+    p = command("cards", cmd_cards, "Flash cards of a chapter or section (its key terms, and the self-test items a profile missed).")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("--section", required=True, help='a section or chapter number, e.g. "7"')
+    p.add_argument("--profile", default="me", help="whose missed items to include (default: me)")
+    p.add_argument("--export", help="write the cards to FILE.apkg (an Anki deck) or FILE.csv")
     return parser
+
+
+def _backend_options(p: argparse.ArgumentParser, note: str = "") -> None:
+    """--backend and --model, for the commands that can answer with a language model."""
+    p.add_argument("--backend", choices=[b for b in BackendName.values() if b != BackendName.AUTO], help=f"default: BOOKQA_BACKEND (auto){note}")
+    p.add_argument("--model", help="model id or folder (transformers) or served model name (openai)")

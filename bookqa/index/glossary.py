@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
 
 import snowballstemmer
 
@@ -33,6 +34,31 @@ MIN_SINGLE_WORD = 8
 _stemmer = snowballstemmer.stemmer("english")
 
 
+@dataclass(frozen=True)
+class Pair:
+    """A Chinese term with the English name the text gives it: ``term`` starts at ``start`` in the text and the
+    closing parenthesis of the English name ends at ``end``."""
+
+    term: str
+    english: str
+    start: int
+    end: int
+
+
+def bilingual_pairs(text: str, segment: Callable[[str], Iterable[str]], chars_per_word: int = 0) -> Iterator[Pair]:
+    """The ``中文（English）`` pairs of ``text``, in order; ``segment`` cuts a Han run into words (jieba).
+
+    The Chinese term is read backwards from the parenthesis over whole words, up to a boundary word or
+    MAX_TERM_CHARS characters (or ``chars_per_word`` per word of the English name, when that is more); a pair whose
+    term is shorter than two characters is left out.
+    """
+    for match in _PAIR.finditer(text):
+        limit = max(MAX_TERM_CHARS, chars_per_word * len(match.group(2).split()))
+        term = _term_before(list(segment(match.group(1))), limit)
+        if len(term) >= 2:
+            yield Pair(term, match.group(2).strip(), match.end(1) - len(term), match.end())
+
+
 def english_stems(text: str) -> list[str]:
     """Lower-case English word stems of ``text`` (hyphens split words): "Deferred initialization" -> ["defer", "initi"]."""
     return _stemmer.stemWords(_WORD.findall(text.lower().replace("-", " ")))
@@ -48,18 +74,17 @@ class Glossary:
     def from_chunks(cls, chunks: Sequence[Chunk], segment: Callable[[str], Iterable[str]]) -> "Glossary":
         """Collect the pairs from the prose ``chunks``; ``segment`` cuts a Han run into words (jieba).
 
-        The Chinese term is read backwards from the parenthesis over whole words, up to a boundary word or
-        MAX_TERM_CHARS characters; when the book pairs one English name with several terms, the most frequent wins.
+        The pairs are read by :func:`bilingual_pairs`; when the book pairs one English name with several terms, the
+        most frequent wins.
         """
         found: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         for chunk in chunks:
             if chunk.kind != ChunkKind.PROSE:
                 continue
-            for match in _PAIR.finditer(chunk.text):
-                term = _term_before(list(segment(match.group(1))))
-                stems = tuple(english_stems(match.group(2)))
-                if len(term) >= 2 and stems and (len(stems) > 1 or len(match.group(2).strip()) >= MIN_SINGLE_WORD):
-                    found[stems][term] += 1
+            for pair in bilingual_pairs(chunk.text, segment):
+                stems = tuple(english_stems(pair.english))
+                if stems and (len(stems) > 1 or len(pair.english) >= MIN_SINGLE_WORD):
+                    found[stems][pair.term] += 1
         return cls({stems: counts.most_common(1)[0][0] for stems, counts in found.items()})
 
     def __len__(self) -> int:
@@ -76,12 +101,12 @@ class Glossary:
         return list(dict.fromkeys(term for _, term in sorted(found)))
 
 
-def _term_before(words: list[str]) -> str:
+def _term_before(words: list[str], limit: int = MAX_TERM_CHARS) -> str:
     term: list[str] = []
     for word in reversed(words):
         if word in _BOUNDARY:
             break
         term.insert(0, word)
-        if sum(map(len, term)) >= MAX_TERM_CHARS:
+        if sum(map(len, term)) >= limit:
             break
     return "".join(term)

@@ -29,6 +29,7 @@ OVERVIEW = "app_pages/overview.py"
 CHAT = "app_pages/chat.py"
 INSPECTOR = "app_pages/retrieval_inspector.py"
 BROWSER = "app_pages/chapter_browser.py"
+STUDY = "app_pages/study.py"
 ICON = str(Path(__file__).with_name("icon.png"))
 """The app's favicon, served by the app itself (a Material icon as page icon would be fetched from Google's fonts)."""
 

@@ -1,8 +1,9 @@
 """Everything the app loads once per process and shares, read-only, between sessions.
 
-Settings, the library and its background vector builds, the query embedder, each opened book, the answer backend
-and rendered page images live here behind ``st.cache_resource`` / ``st.cache_data``. The first load of a model
-shows an ``st.status`` box in the page that asked for it; later calls return at once.
+Settings, the library and its background vector builds, the query embedder, each opened book and its study
+guide, the answer backend, the study progress database and rendered page images live here behind
+``st.cache_resource`` / ``st.cache_data``. The first load of a model shows an ``st.status`` box in the page that
+asked for it; later calls return at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # the embedding model (numpy, torch), the answer side, retrie
     from bookqa.answering.backends import Backend
     from bookqa.index.embedders import Embedder
     from bookqa.index.retriever import Scope
+    from bookqa.study.guide import StudyGuide
+    from bookqa.study.progress import ProgressStore
     from bookqa.types import Hit
 
 T = TypeVar("T")
@@ -172,3 +175,25 @@ def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...]
     from bookqa.reading.render import render_page_png
 
     return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight, lines=lines)
+
+
+# ------------------------------------------------------------------------------------------------ study
+@st.cache_resource(show_spinner=False)
+def progress() -> ProgressStore:
+    """The study progress database of the library (every profile's; each read and write names one)."""
+    from bookqa.study.progress import ProgressStore
+
+    return ProgressStore.of(settings())
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _guide(book_id: str, built_at: str, vectors: bool) -> StudyGuide:
+    from bookqa.study.guide import StudyGuide
+
+    return StudyGuide(_book(book_id, built_at, vectors, True))
+
+
+def study_guide(book: Book) -> StudyGuide:
+    """The study guide of a book opened searchable by :func:`book` (its sections' material is read once and shared;
+    made afresh when the book's vectors land)."""
+    return _guide(book.book_id, book.manifest.built_at, book.manifest.vectors_ready)

@@ -142,3 +142,41 @@ def notify(text: str) -> None:
 
 def take_notice() -> str | None:
     return st.session_state.pop(_NOTICE, None)
+
+
+# ------------------------------------------------------------------------------------------------ study
+PROFILE = "profile"
+"""The sidebar's profile name: whose study progress the pages show and record."""
+_SELF_TESTS = "_self_tests"
+_SHOWN_CARD = "_shown_card"
+
+
+def profile() -> str:
+    """The profile this session studies as (the sidebar's name; ``me`` until one is typed)."""
+    from bookqa.study.progress import profile_name
+
+    return profile_name(st.session_state.get(PROFILE))
+
+
+def study_key(book_id: str) -> str:
+    """The widget key of the Study page's section picker for ``book_id``."""
+    return f"study:{book_id}"
+
+
+def study_section(book_id: str, position: int) -> None:
+    """Open the Study page on the ``position``-th chapter or section of ``book_id`` (of :func:`bookqa.ui.views.study_choices`)."""
+    st.session_state[study_key(book_id)] = position
+
+
+def self_test(book_id: str, section: str) -> dict:
+    """This session's self-test on ``section`` of ``book_id``: a dict the Study page keeps its items and results in."""
+    return st.session_state.setdefault(_SELF_TESTS, {}).setdefault((book_id, section), {})
+
+
+def shown_card() -> str | None:
+    """The card whose back is shown in the review (its id), or None."""
+    return st.session_state.get(_SHOWN_CARD)
+
+
+def show_card(card_id: str | None) -> None:
+    st.session_state[_SHOWN_CARD] = card_id

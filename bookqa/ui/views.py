@@ -193,3 +193,50 @@ def term_spans(text: str, query: str, tokenizer: Tokenizer) -> list[tuple[str, b
     if position < len(text):
         spans.append((text[position:], False))
     return spans
+
+
+def study_choices(outline: Sequence[Section]) -> list[Section]:
+    """What the Study page can be opened on: each chapter and section (levels 1-2), in book order."""
+    return [s for s in outline if s.level <= 2]
+
+
+def passage_with(book: Book, text: str, page: int) -> Chunk | None:
+    """The chunk printed on ``page`` that holds ``text`` (a self-test's evidence), for marking it on its page."""
+    key = " ".join(text.split())
+    return next((c for c in book.chunks if c.page_start <= page <= c.page_end and key in " ".join(c.text.split())), None)
+
+
+def progress_rows(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> list[dict[str, Any]]:
+    """The rows of the progress chart of ``chapter``: the chapter itself, then each of its sections, with the shares
+    (0-100) of pages viewed, best self-test and cards learned, and the counts behind them."""
+    rows = []
+    for p in _chapter_progress(progress, chapter, outline):
+        rows.append({
+            "section": p.section.number or p.section.title,
+            "title": p.section.display_title,
+            "pages": round(100 * p.pages_viewed / max(p.pages, 1)),
+            "test": None if p.best is None else round(100 * p.best),
+            "cards": round(100 * p.learned / p.cards) if p.cards else None,
+            "counts": _counts(p.pages_viewed, p.pages, p.tests, p.learned, p.cards, p.due, p.questions),
+        })
+    return rows
+
+
+def chapter_progress_counts(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> str:
+    """The profile's counts in ``chapter`` and its sections together (pages once: the chapter's range holds them)."""
+    found = _chapter_progress(progress, chapter, outline)
+    if not found:
+        return ""
+    whole = found[0] if found[0].section == chapter else None
+    pages_viewed, pages = (whole.pages_viewed, whole.pages) if whole else (0, 0)
+    return _counts(pages_viewed, pages, *(sum(getattr(p, name) for p in found) for name in ("tests", "learned", "cards", "due", "questions")))
+
+
+def _chapter_progress(progress: Sequence[Any], chapter: Section, outline: Sequence[Section]) -> list[Any]:
+    members = [chapter, *next((sections for top, sections in outline_tree(outline) if top == chapter), [])]
+    by_section = {p.section: p for p in progress}
+    return [by_section[section] for section in members if section in by_section]
+
+
+def _counts(pages_viewed: int, pages: int, tests: int, learned: int, cards: int, due: int, questions: int) -> str:
+    return f"{pages_viewed}/{pages} pages · {tests} self-tests · {learned}/{cards} cards learned · {due} due · {questions} questions"

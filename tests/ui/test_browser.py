@@ -101,7 +101,7 @@ def test_ask_and_follow_a_source_to_its_page(browser, tmp_path: Path, embedded_m
 
         page.get_by_test_id("stSidebarNav").get_by_text("Retrieval inspector").click()
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=WAIT_MS)
-        assert page.get_by_test_id("stTextInput").locator("input").input_value() == "什么是DenseNet？"
+        assert page.get_by_test_id("stMain").get_by_test_id("stTextInput").locator("input").input_value() == "什么是DenseNet？"
         page.get_by_test_id("stPlotlyChart").wait_for(timeout=WAIT_MS)
         shoot(page, "retrieval-inspector")
         assert not page.get_by_test_id("stException").count()
