@@ -113,11 +113,11 @@ def bench_quality(book, rrf_book, baseline, questions) -> dict:
     pipeline did. A baseline window knows no section, so it is judged by pages (a page shared with a gold
     section counts), which is kinder than judging by section; ours are shown both ways.
     """
-    ours = lambda q: book.retriever.search(retrieval_query(q, book.retriever.tokenizer), k=10)  # noqa: E731
+    ours = lambda q: book.retriever.search(retrieval_query(q, book.retriever), k=10)  # noqa: E731
     reports = {
         "bookqa_by_section": evaluate(questions, ours, k=5, judge=SECTION),
         "bookqa_by_pages": evaluate(questions, ours, k=5, judge=PAGES),
-        "bookqa_rrf_by_section": evaluate(questions, lambda q: rrf_book.retriever.search(retrieval_query(q, rrf_book.retriever.tokenizer), k=10), k=5),
+        "bookqa_rrf_by_section": evaluate(questions, lambda q: rrf_book.retriever.search(retrieval_query(q, rrf_book.retriever), k=10), k=5),
         "baseline_by_pages": evaluate(questions, lambda q: baseline.search(q.query, 10), k=5, judge=PAGES),
     }
     left_out = book.manifest.left_out

@@ -35,7 +35,7 @@ from bookqa.index.query import Query
 from bookqa.index.title_index import TitleIndex
 from bookqa.index.tokenizer import Tokenizer, title_terms
 from bookqa.index.vector_index import VectorIndex
-from bookqa.text import normalize_text
+from bookqa.text import HAN, normalize_text
 from bookqa.types import Chunk, Hit, RetrievalMode, Scores, Signal, passage_id
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ MERGE_LIMIT = 3
 MIN_OVERLAP = 10
 """Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
 _WORD = re.compile(r"[a-z0-9]+")
+_SPACES = re.compile(r"[^\w\u3000-\u303f\uff00-\uffef]+")
+_SPACE_BY_HAN = re.compile(f"(?<=[{HAN}]) | (?=[{HAN}])")
 
 
 def index_text(chunk: Chunk) -> str:
@@ -173,6 +175,32 @@ class Retriever:
         terms = self.glossary.terms_for(query)
         return f"{query} {' '.join(terms)}" if terms else query
 
+    def best_similarities(self, texts: Sequence[str]) -> np.ndarray:
+        """For each text (read as a query, normalised), its best dense similarity to the book's passages; one batch."""
+        if not texts:
+            return np.empty(0, np.float32)
+        vectors = self._embedder.embed([normalize_text(text) for text in texts], kind=QUERY)
+        scores, _ = self._vector_index.search(vectors, 1)
+        return scores[:, 0]
+
+    def phrase_use(self, phrase: str) -> tuple[int, int]:
+        """How often the book prints ``phrase`` as whole words (case, punctuation, spaces next to Chinese text and an
+        English plural ending ignored): times per passage, and the number of its section titles that hold it."""
+        key = flat_phrase(phrase)
+        if not key:
+            return 0.0, 0
+        plural = "(?:e?s)?" if key[-1].isascii() and key[-1].isalpha() else ""
+        whole = re.compile(rf"(?<![a-z0-9]){re.escape(key)}{plural}(?![a-z0-9])")
+        return len(whole.findall(self._flat_text)), len(whole.findall(self._flat_titles))
+
+    @cached_property
+    def _flat_text(self) -> str:
+        return "\n".join(flat_phrase(chunk.text) for chunk in self.chunks)
+
+    @cached_property
+    def _flat_titles(self) -> str:
+        return "\n".join(flat_phrase(title) for title in dict.fromkeys(t for chunk in self.chunks for t in chunk.section_path))
+
     def mentions(self, word: str) -> int:
         """How many chunks hold the Latin-letter or digit ``word`` (lower case, whole) in their text or section path."""
         return self._words[word.lower()]
@@ -289,6 +317,12 @@ class Retriever:
             best = min(options, key=place.__getitem__)
             first, last = min(first, best), max(last, best)
         return list(range(first, last + 1))
+
+
+def flat_phrase(text: str) -> str:
+    """``text`` as phrases are compared: lower case, punctuation and runs of spaces as one space, none next to a Han
+    character."""
+    return _SPACE_BY_HAN.sub("", _SPACES.sub(" ", text.lower())).strip()
 
 
 def _value(scores: Scores, primary: Signal) -> float:

@@ -162,8 +162,9 @@ class Library:
         progress: StageProgress | None,
         shown: str | None = None,
     ) -> Manifest:
+        from bookqa.answering.calibration import calibrate
         from bookqa.index.embedders import load_embedder
-        from bookqa.index.retriever import build_indexes
+        from bookqa.index.retriever import Retriever, build_indexes
         from bookqa.reading.ingest import ingest_pdf
 
         embedder = embedder or load_embedder(self.settings)  # first: a wrong model name fails before the book is read
@@ -177,6 +178,9 @@ class Library:
         t0 = time.perf_counter()
         vectors, keywords = build_indexes(ingested.chunks, embedder, progress=_stage(progress, "embed"))
         timings = dict(ingested.timings, index=time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        calibration = calibrate(Retriever(ingested.chunks, vectors, keywords, embedder, self.settings))
+        timings["calibrate"] = time.perf_counter() - t0
 
         tmp = temporary_folder(self.root, f"build-{book_id}")
         try:
@@ -203,6 +207,7 @@ class Library:
                 left_out=dict(ingested.left_out),
                 timings={k: round(v, 3) for k, v in timings.items()},
                 index_bytes=_folder_bytes(tmp, exclude=SOURCE_PDF),
+                calibration=calibration.to_json(),
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             )
             write_json(tmp / MANIFEST, manifest.to_json())
