@@ -22,6 +22,7 @@ from bookqa.answering.confidence import Confidence, assess
 from bookqa.answering.prompts import LOW_CONFIDENCE
 from bookqa.answering.rewrite import rewrite_query
 from bookqa.config import Settings
+from bookqa.index.embedders import Embedder
 from bookqa.index.query import Query
 from bookqa.index.retriever import Scope
 from bookqa.types import Answer, Hit, Message, Page, Pages
@@ -41,6 +42,9 @@ class Searcher(Protocol):
     def mentions(self, word: str) -> int: ...
 
     def phrase_use(self, phrase: str) -> tuple[int, int]: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
 
 
 class Turn:
@@ -180,7 +184,7 @@ def ask(
     if confidence.low:
         reply = Reply(iter([LOW_CONFIDENCE[query.language]]))
     else:
-        reply = backend.answer(query, hits, kept, pages=book_pages, standalone=standalone)
+        reply = backend.answer(query, hits, kept, pages=book_pages, standalone=standalone, embedder=retriever.embedder)
     return Turn(query, rewritten, hits, confidence, reply, backend, book_pages, timings, started)
 
 
