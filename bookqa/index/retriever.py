@@ -1,11 +1,8 @@
 """Hybrid retrieval: dense and keyword candidates, score fusion, scope filters, neighbour merging.
 
 Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches). Hybrid mode fuses
-them in one of two ways (``settings.fusion``, see :class:`Fusion`):
-- ``weighted`` (the default): each signal's score is scaled to [0, 1] over its candidates (``dense_norm``,
-  ``keyword_norm``) and ``fused = w * dense_norm + (1 - w) * keyword_norm + TITLE_WEIGHT * title``;
-- ``rrf``: reciprocal rank fusion, ``fused = sum(1 / (rrf_k + rank)) * (1 + TITLE_BOOST * title)``.
-``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). A query in English
+them with the section-title match, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
+has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
 about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
 (:mod:`bookqa.index.glossary`). Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
@@ -250,11 +247,13 @@ class Retriever:
         allowed = self._allowed(scope)
         if not text or (allowed is not None and not allowed.any()):
             return []
-        signals = self._signals(self.expand(text), mode, max(self._settings.candidates, k), allowed)
+        expanded = self.expand(text)
+        signals = self._signals(expanded, mode, max(self._settings.candidates, k), allowed)
         primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
         fusion = self._fusion if primary == Signal.FUSED else None
         titles = self._titles.scores(text) if primary == Signal.FUSED else None
-        breakdown = score_breakdown(signals, fusion, titles)
+        coverage = self._keyword_index.coverage(expanded) if primary == Signal.FUSED else 1.0
+        breakdown = score_breakdown(signals, fusion, titles, coverage)
         order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
         passages = self._passages(order, breakdown)
         passages.sort(key=lambda passage: (-_value(passage[1], primary), passage[0][0]))
