@@ -16,6 +16,7 @@ st.title("Chat", anchor=False)
 scope_column, clear_column, export_column = st.columns([4, 1, 1], vertical_alignment="bottom")
 with scope_column:
     scope, scope_label = components.scope_picker(book)
+components.keyword_only_note(book)
 if problem:
     components.show_error(problem)
     st.caption("Until this is fixed, answers quote the book's most relevant sentences (no language model).")

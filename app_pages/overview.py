@@ -22,7 +22,7 @@ if not manifests:
 
         added = components.build_book(
             "the sample book",
-            lambda progress: sample.add_sample(library, embedder=resources.embedder(), progress=progress),
+            lambda progress: sample.add_sample(library, progress=progress, vectors=False),
         )
         if added:
             state.select_book(added.book_id)
@@ -38,11 +38,12 @@ st.subheader("Library", anchor=False)
 for item in manifests:
     with st.container(border=True):
         info, rebuild, remove = st.columns([4, 1, 1], vertical_alignment="center")
+        state_text = "" if item.vectors_ready else f" · {escape_markdown(item.vector_state())}"
         info.markdown(f"**{escape_markdown(item.title)}**  \n{item.page_count} pages · {item.chunks} passages · "
-                      f"{item.embedding_model} · built {escape_markdown(item.built_at[:16].replace('T', ' '))}")
+                      f"{item.embedding_model} · built {escape_markdown(item.built_at[:16].replace('T', ' '))}{state_text}")
         if rebuild.button("Rebuild", key=f"rebuild-{item.book_id}", icon=":material/refresh:", width="stretch"):
             if components.build_book(item.title, lambda progress: library.rebuild(
-                    item.book_id, embedder=resources.embedder(), progress=progress)):
+                    item.book_id, progress=progress, vectors=False)):
                 st.rerun()
         with remove.popover("Remove", icon=":material/delete:", width="stretch"):
             st.write(f"Remove {escape_markdown(item.title)} and its index? The PDF file itself is not touched.")

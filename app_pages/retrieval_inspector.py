@@ -17,6 +17,7 @@ other = compare_column.selectbox("Compare with", [None, *modes], format_func=lam
 with scope_column:
     scope, _ = components.scope_picker(book)
 
+components.keyword_only_note(book)
 if not query.strip():
     st.info("Type a query, or ask something in the chat first.", icon=":material/search:")
     st.stop()

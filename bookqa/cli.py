@@ -1,4 +1,4 @@
-"""Command line: ``python -m bookqa index | list | search | outline | eval | ask``.
+"""Command line: ``python -m bookqa index | list | search | outline | page | eval | ask``.
 
 BOOK arguments are a PDF path (indexed on first use) or a book id from ``python -m bookqa list``.
 Errors a user can meet print one message with what to do, and exit with status 2.
@@ -53,12 +53,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.library.store import Library
 
     library = Library(settings)
+    _announce_ocr(library, args.book, args.rebuild)
     with _StageBars() as bars:
-        if args.rebuild and not Path(args.book).is_file():
-            manifest, built = library.rebuild(_require(library, args.book).book_id, progress=bars), True
+        if not Path(args.book).is_file():  # a book id: rebuild it, or finish its vectors
+            book_id = _require(library, args.book).book_id
+            if args.rebuild:
+                manifest, built = library.rebuild(book_id, progress=bars), True
+            else:
+                before = library.find(book_id)
+                manifest = library.add_vectors(book_id, progress=bars)
+                built = before is not None and not before.vectors_ready
         else:
             manifest, built = library.add(args.book, progress=bars, rebuild=args.rebuild)
-    if not built:
+    if bars.waited:
+        print(f"{manifest.book_id}: built by another process meanwhile.")
+    elif not built:
         print(f"{manifest.book_id}: already in the library with these settings (same sha256); use --rebuild to build again.")
     _print_manifest(manifest)
     return 0
@@ -67,19 +76,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.library.store import Library
 
-    manifests = Library(settings).manifests()
+    library = Library(settings)
+    manifests = library.manifests()
     if args.json:
-        print(json.dumps([m.to_json() for m in manifests], ensure_ascii=False, indent=1))
+        print(json.dumps([dict(m.to_json(), state=library.state(m)) for m in manifests], ensure_ascii=False, indent=1))
     elif not manifests:
         print(f"The library at {settings.books_dir} is empty. Add a book: python -m bookqa index BOOK.pdf")
     for m in manifests if not args.json else []:
-        print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model})")
+        print(f"{m.book_id}  {m.title}  ({m.page_count} pages, {m.chunks} chunks, model {m.embedding_model}): {library.state(m)}")
     return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     book = _open_book(args.book, settings)
     scope = _scope(book, args.section, args.pages)
+    _note_keyword_only(book, args.mode, settings)
     if args.queries:
         return _search_batch(book, args, scope)
     if not args.query:
@@ -132,6 +143,49 @@ def cmd_outline(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_page(args: argparse.Namespace, settings: Settings) -> int:
+    from bookqa.library.store import Library
+    from bookqa.text import normalize_chars
+
+    library = Library(settings)
+    book = library.open(_ensure_indexed(library, args.book).book_id, searchable=False)
+    last = book.manifest.page_count
+    if not 1 <= args.number <= last:
+        raise BookQAError(f"{book.manifest.title} has physical pages 1-{last}; there is no page {args.number}.", f"Give a page from 1 to {last}.")
+    page = book.page(args.number)
+    scanned = book.ocr_pages.get(args.number)
+    if scanned is not None:
+        lines = [{"text": normalize_chars(line.text).strip(), "bbox": [round(v, 1) for v in line.bbox],
+                  "confidence": round(line.confidence, 3)} for line in scanned.lines]
+    else:
+        lines = [{"text": row.text, "bbox": [round(v, 1) for v in (row.x0, row.y0, row.x1, row.y1)], "confidence": None}
+                 for row in _text_rows(book.pdf_path, args.number)]
+    left_out = book.manifest.left_out.get(args.number)
+    if args.json:
+        out = {"page": page.number, "label": page.label, "source": "ocr" if scanned else "text", "text": page.text,
+               "lines": lines, "left_out": left_out}
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    how = "read by OCR" if scanned else "from its text layer"
+    print(f"page {page.number} (printed p.{page.label}), {how}" + (f"; left out of the index: {left_out}" if left_out else ""))
+    print(page.text or "(no text on this page)")
+    poor = [line for line in lines if scanned and line["confidence"] < settings.ocr_min_confidence]
+    if poor:
+        print(f"\n{len(poor)} line{'s' * (len(poor) > 1)} recognised below the confidence floor "
+              f"(BOOKQA_OCR_MIN_CONFIDENCE={settings.ocr_min_confidence}), left out:")
+        for line in poor:
+            print(f"  {line['confidence']:.2f}  {line['text']}")
+    return 0
+
+
+def _text_rows(pdf_path: Path, number: int) -> Any:
+    from bookqa.reading.layout import read_layout
+    from bookqa.reading.pdf import open_pdf
+
+    with open_pdf(pdf_path) as doc:
+        return read_layout(doc.load_page(number - 1)).rows
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bookqa.evaluation.metrics import PAGES, SECTION, evaluate, load_questions, retrieval_query
 
@@ -142,8 +196,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     def ours(question: Any) -> list[Hit]:
         return book.retriever.search(retrieval_query(question, book.retriever), k=depth, mode=args.mode)
 
+    _note_keyword_only(book, args.mode, settings)
     reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
     if args.baseline:
+        if not book.retriever.dense:
+            raise BookQAError(
+                "The naive baseline needs the book's embedding model, and its vectors are not ready.",
+                f"Finish them first: python -m bookqa index {book.book_id}",
+            )
         from bookqa.evaluation.baseline import NaiveBaseline
 
         with _StageBars() as bars:
@@ -173,6 +233,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     settings = _answer_settings(settings, args)
     book = _open_book(args.book, settings)
     scope = _scope(book, args.section, args.pages)
+    _note_keyword_only(book, settings.retrieval_mode, settings)
     backend = load_backend(settings)
     if args.queries:
         rows = [(q.id, q.query, list(q.history)) for q in load_questions(args.queries)]
@@ -249,6 +310,14 @@ def _read_history(path: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _note_keyword_only(book: Any, mode: Any, settings: Settings) -> None:
+    """Say on stderr when a search that wants the vectors runs by keywords only (the book's vectors are not ready)."""
+    from bookqa.library.store import Library
+
+    if book.retriever.mode_for(mode) != mode:
+        print(f"note: {book.manifest.title} is {Library(settings).state(book.manifest)}; searching by keywords only.", file=sys.stderr)
+
+
 def _print_hits(hits: Sequence[Hit], book: Any) -> None:
     if not hits:
         print("(no hits)")
@@ -276,7 +345,12 @@ def _print_manifest(m: Any) -> None:
     print(f"sections  {m.sections}")
     print(f"chunks    {m.chunks} ({m.chunks - m.code_chunks} prose, {m.code_chunks} code)")
     print(f"left out  {len(m.left_out)} pages" + "".join(f"; {r}: {_ranges(p)}" for r, p in reasons.items()))
-    print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions)")
+    if m.vectors_ready:
+        print(f"model     {m.embedding_model} ({m.embedding_dim} dimensions, {m.embedding_backend})")
+        if m.encoded:
+            print(f"vectors   {m.encoded['encoded']} passages encoded ({m.encoded['tokens']} tokens), {m.encoded['cached']} from the cache")
+    else:
+        print(f"search    {m.vector_state()}")
     print("times     " + ", ".join(f"{k} {v:.2f} s" for k, v in m.timings.items()))
 
 
@@ -291,6 +365,23 @@ def _ranges(pages: list[int]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
 
 
+def _announce_ocr(library: Any, ref: str, rebuild: bool) -> None:
+    """Say, before a build starts, how many pages OCR will read and about how long that takes."""
+    from bookqa.reading.ocr import estimate_ocr
+
+    path = Path(ref)
+    if not path.is_file():
+        manifest = library.find(ref) if rebuild else None
+        if manifest is None:
+            return
+        path = library.root / manifest.book_id / "source.pdf"
+    elif not rebuild and library.find(path) is not None:
+        return
+    plan = estimate_ocr(path, library.settings)
+    if plan.keys:
+        print(f"{path.name}: {plan.describe()}", file=sys.stderr)
+
+
 def _require(library: Any, ref: str) -> Any:
     from bookqa.errors import BookNotFoundError
 
@@ -303,6 +394,7 @@ def _require(library: Any, ref: str) -> Any:
 def _ensure_indexed(library: Any, ref: str) -> Any:
     """The manifest of ``ref``; a PDF path that is not in the library yet is indexed first."""
     if Path(ref).suffix.lower() == ".pdf" or Path(ref).is_file():
+        _announce_ocr(library, ref, False)
         with _StageBars() as bars:
             manifest, _ = library.add(ref, progress=bars)
         return manifest
@@ -319,10 +411,17 @@ def _open_book(ref: str, settings: Settings) -> Any:
 class _StageBars:
     """tqdm progress bars, one per build stage, driven by a (stage, done, total) callback."""
 
-    LABELS = {"parse": "reading pages", "embed": "embedding chunks", "baseline": "embedding baseline windows"}
+    LABELS = {
+        "parse": "reading pages",
+        "ocr": "reading scanned pages (OCR)",
+        "embed": "embedding chunks",
+        "wait": "another process is building this book; its vectors",
+        "baseline": "embedding baseline windows",
+    }
 
     def __init__(self) -> None:
         self.bars: dict[str, Any] = {}
+        self.waited = False
 
     def __enter__(self) -> "_StageBars":
         return self
@@ -330,6 +429,7 @@ class _StageBars:
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
+        self.waited = self.waited or stage == "wait"
         bar = self.bars.get(stage)
         if bar is None:
             for finished in self.bars.values():  # a new stage begins: the earlier ones are done
@@ -393,6 +493,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("outline", cmd_outline, "Show the chapter/section tree of a book.")
     p.add_argument("book")
     p.add_argument("--json", action="store_true", help="a flat list of {level, number, title, start_page, end_page}")
+
+    p = command("page", cmd_page, "Show what BookQA read on a page: its text, and its lines with boxes (OCR or text layer).")
+    p.add_argument("book", help="a PDF path (indexed on first use) or a book id")
+    p.add_argument("number", type=_positive, help="the physical page number (1-based)")
+    p.add_argument("--json", action="store_true",
+                   help='{"page", "label", "source": "text"|"ocr", "text", "lines": [{"text", "bbox", "confidence"}], "left_out"}')
 
     p = command("eval", cmd_eval, "Retrieval quality on a question file: hit@1, hit@k, MRR@10, precision@k, evidence@k.")
     p.add_argument("book")

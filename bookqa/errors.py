@@ -28,6 +28,10 @@ class IndexMismatchError(BookQAError):
     """A book folder was built with other settings or another format version than the current ones."""
 
 
+class BuildRunningError(BookQAError):
+    """A book is being built (in this process or another) and cannot be changed until the build has finished."""
+
+
 class ModelError(BookQAError):
     """A model cannot be loaded: unknown name, missing package, no GPU, out of memory."""
 

@@ -1,5 +1,5 @@
 """Text helpers shared by every stage: normalisation, the one Han test, the one sentence splitter, the language of
-a text, a cautious token count, Markdown escaping.
+a text, a cautious token count, Markdown escaping, a duration in words.
 
 ``normalize_chars`` repairs characters and keeps the lines (code, page text); ``normalize_text`` also
 drops footnote marks and joins line-broken prose. Both are cheap enough to run on every query.
@@ -181,6 +181,14 @@ def estimate_tokens(text: str) -> int:
     wide = len(_WIDE_CHAR.findall(text))
     other = sum(1 for c in text if not c.isspace()) - wide
     return wide + math.ceil(other / 3)
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as a person reads it: "40 s", "12 min", "2 h 5 min"."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _joint(left: str, right: str) -> tuple[int, str]:

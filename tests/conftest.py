@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from fakes import FAKE_ENVIRONMENT
@@ -10,6 +12,20 @@ from pdf_factory import build_bad_pdfs, build_english_book, build_tiny_book
 
 from bookqa.config import Settings
 from bookqa.reading.ingest import Ingested, ingest_pdf
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The default data folder (``$XDG_CACHE_HOME/bookqa``) inside pytest's temporary folder: no test writes the
+    user's cache (the OCR page cache lives under the data folder)."""
+    home = tmp_path_factory.mktemp("cache-home")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(scope="session")

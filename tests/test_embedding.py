@@ -515,3 +515,40 @@ def test_an_unwritable_models_folder_is_a_model_error(packed, tmp_path):
     with pytest.raises(ModelError, match="Could not write the converted embedding model") as error:
         ensure_embedded_model(tmp_path / "data" / "models", source)
     assert "BOOKQA_DATA_DIR" in error.value.hint
+
+
+# --- the ONNX backend's choice (no model: what it refuses, and why)
+
+
+def _st_folder(tmp_path, pooling):
+    folder = tmp_path / "model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    return folder
+
+
+@pytest.mark.parametrize("pooling, ok", [({"pooling_mode": "mean"}, True), ({"pooling_mode_mean_tokens": True}, True),
+                                         ({"pooling_mode": "cls"}, False)])
+def test_onnx_runs_local_folders_with_mean_pooling(tmp_path, pooling, ok):
+    from bookqa.index.onnx_embedder import unsupported
+
+    assert (unsupported(str(_st_folder(tmp_path, pooling))) is None) == ok
+    assert "not a local model folder" in unsupported("BAAI/bge-small-zh-v1.5")
+
+
+def test_the_onnx_backend_refuses_a_model_it_cannot_run_and_names_the_setting(tmp_path):
+    folder = _st_folder(tmp_path, {"pooling_mode": "cls"})
+    with pytest.raises(ModelError) as info:
+        load_embedder(Settings(data_dir=tmp_path, embedding_model=str(folder), embedding_backend="onnx"), QUERY)
+    assert "BOOKQA_EMBEDDING_BACKEND=onnx cannot run" in info.value.message and "pooling" in info.value.message
+    assert "torch or auto" in info.value.hint
+
+
+def test_the_embedding_backend_setting_is_checked(tmp_path):
+    from bookqa.errors import SettingsError
+
+    assert Settings.from_env({"BOOKQA_EMBEDDING_BACKEND": "ONNX"}).embedding_backend == "onnx"
+    with pytest.raises(SettingsError, match="BOOKQA_EMBEDDING_BACKEND"):
+        Settings.from_env({"BOOKQA_EMBEDDING_BACKEND": "tensorrt"})

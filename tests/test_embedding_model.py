@@ -63,7 +63,8 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedder(data_dir):
-    return load_embedder(Settings(data_dir=data_dir))
+    """The sentence-transformers embedder on torch (tests/test_onnx_embedder.py checks ONNX Runtime against it)."""
+    return load_embedder(Settings(data_dir=data_dir, embedding_backend="torch"))
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +122,7 @@ def test_queries_find_their_passage(embedder):
 
 def test_the_folder_loads_like_any_other_model(embedder, data_dir, tmp_path):
     folder = data_dir / "models" / FOLDER_NAME
-    other = load_embedder(Settings(data_dir=tmp_path, embedding_model=str(folder)))
-    assert other.name == str(folder) and not (tmp_path / "models").exists()
+    other = load_embedder(Settings(data_dir=tmp_path, embedding_model=str(folder), embedding_backend="torch"))
+    assert other.name == str(folder) and not (tmp_path / "models").exists()  # nothing converted (nor exported: torch)
     texts = [TEXTS["short zh"], TEXTS["long en"]]
     np.testing.assert_allclose(other.embed(texts), embedder.embed(texts), atol=1e-5)

@@ -118,11 +118,18 @@ def test_a_book_without_outline_is_chunked_by_its_detected_headings(english_book
     assert book.chunks[2].text == "1.2 Data\nWe use the Fashion-MNIST dataset for the examples. It has ten classes of clothing."
 
 
-def test_a_scanned_pdf_is_refused_with_advice(bad_pdfs: dict[str, Path]) -> None:
+def test_with_ocr_off_a_scanned_pdf_is_refused_with_advice(bad_pdfs: dict[str, Path]) -> None:
     with pytest.raises(InvalidPDFError) as caught:
-        ingest_pdf(bad_pdfs["scanned"], "scan", Settings())
-    assert "no text layer" in caught.value.message
-    assert "ocrmypdf" in caught.value.hint
+        ingest_pdf(bad_pdfs["scanned"], "scan", Settings(ocr="off"))
+    assert caught.value.message.endswith("has no text layer on 2 of its 2 pages: it looks scanned.")
+    assert caught.value.hint == "Run OCR first, e.g. ocrmypdf scanned.pdf scanned-ocr.pdf, and add the result."
+
+
+def test_a_scan_of_blank_pages_is_refused_with_what_ocr_found(bad_pdfs: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(InvalidPDFError) as caught:
+        ingest_pdf(bad_pdfs["scanned"], "scan", Settings(data_dir=tmp_path))
+    assert "no text layer on 2 of its 2 pages, and OCR found no readable text on them (blank scan)" in caught.value.message
+    assert "BOOKQA_OCR_DPI" in caught.value.hint
 
 
 @pytest.mark.parametrize("name", ["missing", "empty", "not_pdf", "truncated", "encrypted"])

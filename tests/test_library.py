@@ -51,7 +51,9 @@ def test_build_writes_plain_files_and_a_complete_manifest(library, built, tiny_b
     assert data["embedding_model"] == EMBEDDER.name and data["embedding_dim"] == 128
     assert data["chunk_size"] == 500 and data["chunk_overlap"] == 80
     assert {int(k): v for k, v in data["left_out"].items()} == TINY_BOOK.left_out
-    assert set(data["timings"]) >= {"parse", "clean", "chunk", "index", "calibrate", "total"}
+    assert set(data["timings"]) >= {"parse", "clean", "chunk", "keyword", "ready", "embed", "vectors", "calibrate", "total"}
+    assert data["vectors_ready"] and data["vectors_done"] == data["chunks"] and data["embedding_backend"] == "fake"
+    assert data["encoded"] == {"cached": 0, "encoded": data["chunks"], "tokens": 0}
     assert (folder / "source.pdf").read_bytes() == tiny_book_pdf.read_bytes()
     assert not [p for p in library.root.iterdir() if p.name.startswith(".")]
 
@@ -126,14 +128,14 @@ def test_bad_input_is_refused_and_the_library_is_untouched(library, built, bad_p
     assert _snapshot(library.root) == before
 
 
-def test_failed_build_leaves_no_partial_folder_and_keeps_the_old_book(library, built, tiny_book_pdf):
-    class Exploding(FakeEmbedder):
-        def embed(self, texts, kind="passage", progress=None):
-            raise RuntimeError("out of memory")
+def test_a_failed_first_step_leaves_no_partial_folder_and_keeps_the_old_book(library, built, tiny_book_pdf, monkeypatch):
+    def exploding(*args, **kwargs):
+        raise RuntimeError("out of memory")
 
+    monkeypatch.setattr("bookqa.index.retriever.build_keyword_index", exploding)
     before = _snapshot(library.root)
     with pytest.raises(RuntimeError):
-        library.add(tiny_book_pdf, embedder=Exploding(128), rebuild=True)
+        library.add(tiny_book_pdf, embedder=EMBEDDER, rebuild=True)
     assert _snapshot(library.root) == before
 
 

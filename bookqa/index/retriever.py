@@ -66,13 +66,19 @@ def build_indexes(
     """
     if not chunks:
         raise ValueError("build_indexes needs at least one chunk.")
-    texts = [index_text(chunk) for chunk in chunks]
-    titles = dict.fromkeys(title for chunk in chunks for title in chunk.section_path)
     started = time.perf_counter()
-    vectors = embedder.embed(texts, kind=PASSAGE, progress=progress)
-    keyword_index = KeywordIndex.build(texts, extra_words=[term for title in titles for term in title_terms(title)])
+    vectors = embedder.embed([index_text(chunk) for chunk in chunks], kind=PASSAGE, progress=progress)
+    keyword_index = build_keyword_index(chunks)
     log.info("Indexed %d chunks in %.1f s", len(chunks), time.perf_counter() - started)
     return VectorIndex.build(vectors), keyword_index
+
+
+def build_keyword_index(chunks: Sequence[Chunk]) -> KeywordIndex:
+    """The keyword index of ``chunks`` (in order) over :func:`index_text`; section-title terms become its extra words."""
+    if not chunks:
+        raise ValueError("build_keyword_index needs at least one chunk.")
+    titles = dict.fromkeys(title for chunk in chunks for title in chunk.section_path)
+    return KeywordIndex.build([index_text(chunk) for chunk in chunks], extra_words=[term for title in titles for term in title_terms(title)])
 
 
 @dataclass(frozen=True)
@@ -127,26 +133,35 @@ def _join(left: str, right: str) -> str:
 
 
 class Retriever:
-    """Searches one book's chunks by meaning (dense), by words (keyword) or both (hybrid)."""
+    """Searches one book's chunks by meaning (dense), by words (keyword) or both (hybrid).
+
+    A book whose vectors are not built yet has no vector index: every search is a keyword search then
+    (:attr:`dense` is False, :meth:`mode_for` says which mode a search runs in), so callers can say so.
+    """
 
     def __init__(
         self,
         chunks: Sequence[Chunk],
-        vector_index: VectorIndex,
+        vector_index: VectorIndex | None,
         keyword_index: KeywordIndex,
-        embedder: Embedder,
+        embedder: Embedder | None,
         settings: Settings,
     ) -> None:
-        """``chunks`` in index order; ``vector_index`` and ``keyword_index`` built from them (:func:`build_indexes`);
-        ``embedder`` the model that made the vectors; ``settings`` gives top_k, candidates, retrieval_mode and the
-        fusion (:meth:`Fusion.from_settings`)."""
-        sizes = {"chunks": len(chunks), "vector index": len(vector_index), "keyword index": len(keyword_index)}
+        """``chunks`` in index order; ``vector_index`` and ``keyword_index`` built from them (:func:`build_indexes`),
+        ``vector_index`` None while the vectors are missing; ``embedder`` the model that made the vectors (None
+        without them); ``settings`` gives top_k, candidates, retrieval_mode and the fusion
+        (:meth:`Fusion.from_settings`)."""
+        sizes = {"chunks": len(chunks), "keyword index": len(keyword_index)}
+        if vector_index is not None:
+            sizes["vector index"] = len(vector_index)
         if len(set(sizes.values())) != 1:
             raise IndexMismatchError(
                 f"The book's indexes do not match its chunks ({', '.join(f'{k}: {v}' for k, v in sizes.items())}).",
                 "Rebuild the book's index.",
             )
-        if embedder.dim != vector_index.dim:
+        if (vector_index is None) != (embedder is None):
+            raise ValueError("A Retriever needs both a vector index and its embedder, or neither.")
+        if embedder is not None and vector_index is not None and embedder.dim != vector_index.dim:
             raise IndexMismatchError(
                 f"The embedder {embedder.name!r} makes {embedder.dim}-d vectors but the index holds {vector_index.dim}-d ones.",
                 "Use the embedding model the book was indexed with, or rebuild the book's index.",
@@ -224,9 +239,19 @@ class Retriever:
         return self._fusion
 
     @property
-    def embedder(self) -> Embedder:
-        """The model that embeds queries (the one that made the book's vectors)."""
+    def embedder(self) -> Embedder | None:
+        """The model that embeds queries (the one that made the book's vectors); None without vectors."""
         return self._embedder
+
+    @property
+    def dense(self) -> bool:
+        """Whether the book's vectors are there (else every search is a keyword search)."""
+        return self._vector_index is not None
+
+    def mode_for(self, mode: RetrievalMode | str | None = None) -> RetrievalMode:
+        """The mode a search asked for ``mode`` (default ``settings.retrieval_mode``) runs in: keyword without vectors."""
+        mode = RetrievalMode.parse(self._settings.retrieval_mode if mode is None else mode, "mode")
+        return mode if self.dense else RetrievalMode.KEYWORD
 
     def search(
         self, query: str | Query, k: int | None = None, mode: RetrievalMode | str | None = None, scope: Scope = Scope()
@@ -235,12 +260,13 @@ class Retriever:
 
         ``query``: text (normalised here) or an already read :class:`Query`. ``k``: passages wanted (default
         ``settings.top_k``). ``mode``: hybrid, dense or keyword (default ``settings.retrieval_mode``). ``scope``:
-        which chunks may be returned. Returns up to ``k`` hits with 1-based ranks; ``score`` is the fused score in
-        hybrid mode, else the signal's score; ``scores`` holds every signal's score and rank. An empty query, an
-        empty scope or a query no signal matches returns [].
+        which chunks may be returned; without vectors the search runs in keyword mode (:meth:`mode_for`).
+        Returns up to ``k`` hits with 1-based ranks; ``score`` is the fused score in hybrid mode, else the signal's
+        score; ``scores`` holds every signal's score and rank. An empty query, an empty scope or a query no signal
+        matches returns [].
         """
         k = self._settings.top_k if k is None else k
-        mode = RetrievalMode.parse(self._settings.retrieval_mode if mode is None else mode, "mode")
+        mode = self.mode_for(mode)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
         text = query.text if isinstance(query, Query) else normalize_text(query)
@@ -279,6 +305,7 @@ class Retriever:
         """The ranked candidates of each signal that ``mode`` uses."""
         signals = {}
         if mode != RetrievalMode.KEYWORD:
+            assert self._vector_index is not None and self._embedder is not None
             scores, ids = self._vector_index.search(self._embedder.embed([query], kind=QUERY), candidates, allowed)
             signals[Signal.DENSE] = (scores[0], ids[0])
         if mode != RetrievalMode.DENSE:

@@ -1,9 +1,11 @@
 """A book folder's contents: its manifest (how it was built) and the opened book (its records and a retriever).
 
-A book folder holds ``manifest.json`` (format version, PDF sha256, page count, embedding model and
-dimension, chunker settings, counts, timings), ``source.pdf`` (a copy of the book, for page images),
-``pages.jsonl``, ``outline.json``, ``chunks.jsonl``, ``vectors/`` (FAISS) and ``keyword/`` (bm25s); nothing is
-ever pickled. :mod:`bookqa.library.store` writes and finds the folders.
+A book folder holds ``manifest.json`` (format version, PDF sha256, page count, embedding model, backend and
+dimension, chunker settings, counts, timings, how far its vectors are), ``source.pdf`` (a copy of the book, for
+page images), ``pages.jsonl``, ``ocr.jsonl`` (what OCR read on each page without a text layer:
+lines with boxes and confidences, for highlights and the page view), ``outline.json``, ``chunks.jsonl``, ``keyword/`` (bm25s) and, once the second build
+step has finished, ``vectors/`` (FAISS); nothing is ever pickled. :mod:`bookqa.library.store` writes and finds the
+folders.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from bookqa.config import Settings
 from bookqa.files import read_jsonl
 from bookqa.types import Chunk, ChunkKind, Page, Pages, Section
 
-if TYPE_CHECKING:  # numpy and the model code load with the first search, not with the overview
+if TYPE_CHECKING:  # numpy and the model code load with the first search, PyMuPDF with the first page read by OCR
     from bookqa.answering.calibration import Calibration
     from bookqa.index.retriever import Retriever
+    from bookqa.reading.ocr import OcrPage
 
 FORMAT_VERSION = 3
 """Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
@@ -30,8 +33,11 @@ another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
 PAGES = "pages.jsonl"
+OCR_PAGES = "ocr.jsonl"
 OUTLINE = "outline.json"
 CHUNKS = "chunks.jsonl"
+VECTORS = "vectors"
+KEYWORD = "keyword"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,15 @@ class Manifest:
     built_at: str = ""
     format_version: int = FORMAT_VERSION
     bookqa_version: str = __version__
+    vectors_ready: bool = True
+    """False between the two build steps: the book has pages, outline, chunks and its keyword index, not yet its
+    vectors (a manifest from before the steps existed had both)."""
+    vectors_done: int = 0
+    """Passages whose vectors are done (cached), while ``vectors_ready`` is False."""
+    embedding_backend: str = "torch"
+    """What encoded the passages (``torch``, ``onnx``, ``onnx-int8``; "" until the vectors are done)."""
+    encoded: dict[str, int] = dataclasses.field(default_factory=dict)
+    """What the vector step did: ``cached`` passages found in the vector cache, ``encoded`` ones and their ``tokens``."""
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as a JSON-ready dict (page numbers as string keys)."""
@@ -72,6 +87,15 @@ class Manifest:
         values = {k: v for k, v in data.items() if k in known}
         values["left_out"] = {int(k): v for k, v in data.get("left_out", {}).items()}
         return cls(**values)
+
+    @property
+    def vector_share(self) -> float:
+        """How much of the book has vectors: 1.0 when they are ready."""
+        return 1.0 if self.vectors_ready else min(self.vectors_done / max(self.chunks, 1), 0.99)
+
+    def vector_state(self) -> str:
+        """The book's search state in words: "ready", or "keyword search only, vectors 42%"."""
+        return "ready" if self.vectors_ready else f"keyword search only, vectors {self.vector_share:.0%}"
 
     def mismatch(self, settings: Settings) -> str | None:
         """Why this folder cannot be used with ``settings`` (a sentence), or None when it can."""
@@ -136,6 +160,15 @@ class Book:
     def pdf_path(self) -> Path:
         """The stored copy of the PDF (for rendering pages)."""
         return self.folder / SOURCE_PDF
+
+    @cached_property
+    def ocr_pages(self) -> dict[int, OcrPage]:
+        """Physical page number -> what OCR read there, for the pages read by OCR (none in a folder built before
+        OCR existed)."""
+        from bookqa.reading.ocr import OcrPage
+
+        path = self.folder / OCR_PAGES
+        return {page.number: page for page in map(OcrPage.from_json, read_jsonl(path))} if path.is_file() else {}
 
     def page(self, number: int) -> Page:
         """The page with 1-based physical ``number``; raises IndexError outside the book."""

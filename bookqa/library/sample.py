@@ -250,10 +250,11 @@ def write_sample_pdf(path: str | Path) -> Path:
 
 
 def add_sample(
-    library: Library, embedder: Embedder | None = None, progress: StageProgress | None = None
+    library: Library, embedder: Embedder | None = None, progress: StageProgress | None = None, vectors: bool = True
 ) -> Manifest:
-    """Index the sample book into ``library`` (a no-op when it is there already); returns its manifest."""
-    return add_pdf_bytes(library, build_sample_pdf(), FILE_NAME, embedder=embedder, progress=progress)
+    """Index the sample book into ``library`` (a no-op when it is there already); returns its manifest.
+    ``vectors=False``: the first build step only (see :meth:`Library.add`)."""
+    return add_pdf_bytes(library, build_sample_pdf(), FILE_NAME, embedder=embedder, progress=progress, vectors=vectors)
 
 
 if __name__ == "__main__":

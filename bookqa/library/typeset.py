@@ -3,7 +3,8 @@
 Text is set with PyMuPDF's built-in fonts: Chinese in ``china-s``, Latin in Helvetica (bold ``hebo``), code in
 Courier. A line of mixed text is printed run by run, each run in the font for its script, as real books are; a
 writer can also print everything in one font. Lines wrap between Chinese characters and at spaces, never before
-closing punctuation.
+closing punctuation. :func:`scanned_copy` makes a book's pages into what a scanner gives (image-only pages), for
+the OCR tests and benchmark.
 """
 
 from __future__ import annotations
@@ -120,3 +121,34 @@ class PageWriter:
                 self.page.insert_text((x, self.y), text, fontname=MONO, fontsize=size)
             self.y += step
         self.y += 8
+
+
+def scanned_copy(
+    source: pymupdf.Document,
+    target: pymupdf.Document,
+    dpi: int = 150,
+    pages: Sequence[int] | None = None,
+    rotate: float = 0.0,
+    quality: int = 75,
+) -> None:
+    """Append to ``target`` what a scanner makes of pages of ``source``: each page (0-based ``pages``, default all)
+    rendered in grey at ``dpi``, turned by ``rotate`` degrees, JPEG-compressed at ``quality`` and placed as the only
+    content of a page of the same size (no text layer)."""
+    for index in range(source.page_count) if pages is None else pages:
+        page = source.load_page(index)
+        pixmap = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+        if rotate:
+            pixmap = _turned(pixmap, rotate)
+        scan = target.new_page(width=page.rect.width, height=page.rect.height)
+        scan.insert_image(scan.rect, stream=pixmap.tobytes("jpeg", jpg_quality=quality))
+
+
+def _turned(pixmap: pymupdf.Pixmap, degrees: float) -> pymupdf.Pixmap:
+    """``pixmap`` turned about its centre by ``degrees`` (counter-clockwise), the corners filled white."""
+    import cv2
+    import numpy as np
+
+    image = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[:, : pixmap.width]
+    matrix = cv2.getRotationMatrix2D((pixmap.width / 2, pixmap.height / 2), degrees, 1.0)
+    turned = cv2.warpAffine(image, matrix, (pixmap.width, pixmap.height), flags=cv2.INTER_LINEAR, borderValue=255)
+    return pymupdf.Pixmap(pymupdf.csGRAY, pixmap.width, pixmap.height, np.ascontiguousarray(turned).tobytes(), False)

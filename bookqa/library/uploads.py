@@ -37,12 +37,13 @@ def add_pdf_bytes(
     name: str,
     embedder: Embedder | None = None,
     progress: StageProgress | None = None,
+    vectors: bool = True,
 ) -> Manifest:
     """Index a PDF given as bytes into ``library`` and return its manifest.
 
     ``name``: the original file name, shown as the book's source and used for its id. The bytes are written
     to ``<data_dir>/uploads/<sha256>-<random>.pdf`` for the build and removed afterwards (the book folder
-    keeps its own copy). Raises :class:`InvalidPDFError` for a file over ``settings.max_upload_mb`` or one
+    keeps its own copy). ``vectors=False``: the first build step only (see :meth:`Library.add`). Raises :class:`InvalidPDFError` for a file over ``settings.max_upload_mb`` or one
     that is not a usable PDF; books already in the library are never touched by a failed upload.
     """
     check_size(len(data), library.settings.max_upload_mb)
@@ -53,7 +54,7 @@ def add_pdf_bytes(
     part.write_bytes(data)
     os.replace(part, path)
     try:
-        manifest, _ = library.add(path, embedder=embedder, progress=progress, name=Path(name).name or "upload.pdf")
+        manifest, _ = library.add(path, embedder=embedder, progress=progress, name=Path(name).name or "upload.pdf", vectors=vectors)
     finally:
         path.unlink(missing_ok=True)
     return manifest

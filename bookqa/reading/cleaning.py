@@ -35,6 +35,9 @@ _CONTENTS_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+|[A-Z](?:\.\d+)*)
 _ENDS_WITH_PAGE_NUMBER = re.compile(r"\S\s+(?:\d{1,4}|[ivxlcdm]{1,7})$", re.IGNORECASE)
 _TOKEN = re.compile(r"(?<![\w.])\w+(?![\w.])")
 _FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*\S")
+_OCR_FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s+\S")
+"""On a page read by OCR the mark stands apart ("7 https://…"): OCR sees no superscript, and its size estimate
+cannot tell a small footnote from a code line ("32.0") as the text layer can."""
 
 _TITLES = {
     CONTENTS: {"目录", "目次", "contents", "tableofcontents", "briefcontents"},
@@ -199,13 +202,18 @@ def _band_bottom(layout: PageLayout, band: list[int]) -> float:
 
 
 def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
-    """Small-print rows in the lower part of the page that start with a footnote number, and what follows."""
+    """Small-print rows in the lower part of the page that start with a footnote number, and what follows, when
+    nothing but small print and the page's foot comes after them (not a small code listing followed by text)."""
     rows = layout.rows
     ordered = sorted(range(len(rows)), key=lambda i: rows[i].y0)
+    foot = (1 - MARGIN_ZONE) * layout.height
     for position, i in enumerate(ordered):
         row = rows[i]
-        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and _FOOTNOTE_START.match(row.text):
-            return {j for j in ordered[position:] if rows[j].size <= 0.9 * body_size}
+        start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and start.match(row.text):
+            below = ordered[position:]
+            if all(rows[j].size <= 0.9 * body_size or rows[j].y0 >= foot for j in below):
+                return {j for j in below if rows[j].size <= 0.9 * body_size}
     return set()
 
 
@@ -214,11 +222,15 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
 
 def code_rows(layouts: Sequence[PageLayout]) -> list[frozenset[int]]:
     """Per page, the rows of code listings: set in a monospace font (with the rows next to them that
-    begin in it, like a comment in Chinese), or, for books that use no monospace font, rows that
-    look like Python."""
-    if any(row.mono for layout in layouts for row in layout.rows):
-        return [_monospace_rows(layout.rows) for layout in layouts]
-    return [frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text)) for layout in layouts]
+    begin in it, like a comment in Chinese), or, for books that use no monospace font and for pages read by
+    OCR where none was seen, rows that look like Python."""
+    monospace = any(row.mono for layout in layouts for row in layout.rows)
+    return [
+        _monospace_rows(layout.rows)
+        if monospace and (not layout.ocr or any(row.mono for row in layout.rows))
+        else frozenset(i for i, row in enumerate(layout.rows) if looks_like_code(row.text))
+        for layout in layouts
+    ]
 
 
 def _monospace_rows(rows: Sequence[Row]) -> frozenset[int]:

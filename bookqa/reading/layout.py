@@ -4,7 +4,9 @@ A ``Row`` is one printed line: PyMuPDF lines that sit side by side on one baseli
 superscript, a formula and its number) are merged, and footnote marks glued to a word are dropped; a line
 that is nothing but one such marked word is the label of a link printed as a footnote ("Discussions96") and
 is dropped whole.
-Row order is PyMuPDF's reading order, which suits single-column books.
+Row order is PyMuPDF's reading order, which suits single-column books. Pages without a text layer get their rows
+from OCR (:mod:`bookqa.reading.ocr_layout`): the same records, with a recognition confidence and sizes estimated
+from the printed lines' height.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Row:
     ``x0, y0, x1, y1``: its box in points, y growing downwards. ``size``: the font size of most of its
     characters. ``bold``/``mono``: most of its characters are bold / in a monospace font.
     ``mono_start``: its first characters are in a monospace font (a code comment in Chinese).
+    ``confidence``: for a line read by OCR, how sure the recogniser is of its text (0-1); None for the text layer.
     """
 
     text: str
@@ -47,6 +50,7 @@ class Row:
     bold: bool = False
     mono: bool = False
     mono_start: bool = False
+    confidence: float | None = None
 
     @property
     def height(self) -> float:
@@ -55,7 +59,8 @@ class Row:
 
 @dataclass(frozen=True)
 class PageLayout:
-    """The rows of one page. ``number`` is 1-based and physical; ``label`` the printed page label."""
+    """The rows of one page. ``number`` is 1-based and physical; ``label`` the printed page label.
+    ``ocr``: the rows were recognised from the page's image (it has no usable text layer)."""
 
     number: int
     label: str
@@ -63,6 +68,7 @@ class PageLayout:
     height: float
     rows: tuple[Row, ...]
     has_images: bool = False
+    ocr: bool = False
 
 
 def read_layouts(doc: pymupdf.Document, progress: Progress | None = None) -> list[PageLayout]:

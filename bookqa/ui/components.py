@@ -4,6 +4,7 @@ the retrieval table and charts. Book text is always escaped (shown as text, neve
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -16,7 +17,7 @@ from bookqa.errors import BookQAError
 from bookqa.library.book import Book, Manifest
 from bookqa.library.store import StageProgress
 from bookqa.library.uploads import add_pdf_bytes
-from bookqa.text import escape_markdown
+from bookqa.text import escape_markdown, format_duration
 from bookqa.types import Answer, ChunkKind, Hit
 from bookqa.ui import resources, state, views
 
@@ -35,7 +36,10 @@ PAGE_ZOOM = 1.6
 PRIMARY = "#c2410c"
 """The theme's primary colour (.streamlit/config.toml), for charts."""
 SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d", "title": "#7c3aed"}
-STAGES = {"parse": "Reading pages", "embed": "Embedding passages"}
+STAGES = {"parse": "Reading pages", "ocr": "Reading scanned pages (OCR)", "embed": "Embedding passages",
+          "wait": "Another process is indexing this book"}
+ASK_BEFORE_SECONDS = 180
+"""A scan whose OCR should take longer than this is only read when the user says so."""
 EXCERPT_CHARS = 120
 TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "title", "kind", "preview")
 
@@ -97,15 +101,11 @@ def open_book(manifest: Manifest, searchable: bool = True) -> Book | None:
 
 
 def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest | None:
-    """Run ``build(progress)`` (an indexing job) in a status box with a live progress bar.
+    """Run ``build(progress)`` (the first step of indexing a book) in a status box with a live progress bar, then
+    hand the vectors to the background (:func:`resources.builds`).
 
     Returns the manifest, or None after showing why the build failed (the library is unchanged then).
     """
-    try:
-        resources.embedder()
-    except BookQAError as error:
-        show_error(error)
-        return None
     try:
         return run_build(what, build)
     except BookQAError as error:
@@ -114,13 +114,20 @@ def build_book(what: str, build: Callable[[StageProgress], Manifest]) -> Manifes
 
 
 def run_build(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest:
-    """Run ``build(progress)`` in a status box with a live progress bar; the box says how it ended. Raises the
-    build's BookQAError (the library is unchanged then)."""
+    """Run ``build(progress)`` (pages, outline, chunks and keyword index: seconds) in a status box with a live
+    progress bar, then start the book's vectors in the background; the box says how it ended. Raises the build's
+    BookQAError (the library is unchanged then)."""
     with st.status(f"Indexing {what}…", expanded=True) as box:
         bar = st.progress(0.0, text="Opening the PDF…")
+        starts: dict[str, tuple[float, int]] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{STAGES.get(stage, stage)}: {done} of {total}")
+            now = time.perf_counter()
+            since, first = starts.setdefault(stage, (now, done))
+            text = f"{STAGES.get(stage, stage)}: {done} of {total}"
+            if first < done < total and now - since > 2:
+                text += f", about {format_duration((now - since) / (done - first) * (total - done))} left"
+            bar.progress(min(done / max(total, 1), 1.0), text=text)
 
         try:
             manifest = build(progress)
@@ -128,7 +135,9 @@ def run_build(what: str, build: Callable[[StageProgress], Manifest]) -> Manifest
             bar.empty()
             box.update(label=f"Could not index {what}", state="error", expanded=False)
             raise
-        box.update(label=f"Indexed {manifest.title}: {manifest.chunks} passages", state="complete")
+        resources.builds().start(manifest)
+        ready = "" if manifest.vectors_ready else "; keyword search works now, the vectors follow in the background"
+        box.update(label=f"Indexed {manifest.title}: {manifest.chunks} passages{ready}", state="complete")
     resources.forget_books()
     return manifest
 
@@ -161,10 +170,11 @@ def upload_box() -> None:
             show_error(failed)
         if upload is None:
             return
+        if not state.scan_confirmed() and not _long_scan_confirmed(upload.name, upload.getvalue()):
+            return
         try:
-            resources.embedder()
             manifest = run_build(upload.name, lambda progress: add_pdf_bytes(
-                resources.library(), upload.getvalue(), upload.name, embedder=resources.embedder(), progress=progress
+                resources.library(), upload.getvalue(), upload.name, progress=progress, vectors=False
             ))
         except BookQAError as error:  # shown under a fresh, empty uploader, ready for the next file
             state.keep_upload_error(error)
@@ -173,6 +183,26 @@ def upload_box() -> None:
             state.notify(f"Added {manifest.title}.")
     state.next_upload_round()
     st.rerun()
+
+
+def _long_scan_confirmed(name: str, data: bytes) -> bool:
+    """True when the upload can be indexed now; for a scan whose OCR would take more than a few minutes, asks
+    first (False until the user starts it; cancelling empties the uploader)."""
+    from bookqa.reading.ocr import estimate_ocr  # PyMuPDF only when a file arrives
+
+    plan = estimate_ocr(data, resources.settings())
+    if plan.seconds <= ASK_BEFORE_SECONDS:
+        return True
+    st.warning(f"**{escape_markdown(name)}** looks scanned: {escape_markdown(plan.describe())} "
+               "Pages read once are kept, so a later rebuild is quick.", icon=":material/document_scanner:")
+    start, cancel = st.columns(2)
+    if start.button("Read it now", type="primary", icon=":material/play_arrow:", width="stretch"):
+        state.confirm_scan()
+        st.rerun()
+    if cancel.button("Cancel", icon=":material/close:", width="stretch"):
+        state.next_upload_round()
+        st.rerun()
+    return False
 
 
 def status_lines(manifest: Manifest | None) -> None:
@@ -184,11 +214,45 @@ def status_lines(manifest: Manifest | None) -> None:
     why = manifest.mismatch(resources.settings())
     if why:
         st.caption(f":material/warning: Index needs a rebuild: {escape_markdown(why)}")
+    elif not manifest.vectors_ready:
+        vector_progress(manifest, "sidebar", time.monotonic())
     else:
         st.caption(
             f":material/check_circle: Index ready: {manifest.chunks} passages, {manifest.embedding_model}, "
             f"built {escape_markdown(manifest.built_at[:16].replace('T', ' '))}"
         )
+
+
+VECTOR_REFRESH_S = 2.0
+"""How often a page showing a book whose vectors are being computed looks at their progress."""
+
+
+@st.fragment(run_every=VECTOR_REFRESH_S)
+def vector_progress(manifest: Manifest, where: str, drawn_at: float) -> None:
+    """While ``manifest``'s vectors are missing: start (or resume) them in the background unless a build of this or
+    another process is at it, and show how far they are; when they land, rerun the app, so every page searches
+    with them (hybrid) without a restart. ``where``: which part of the page shows it (for widget keys).
+    ``drawn_at``: when the page drew it (a fragment rerun gets the same value): within that run, vectors that land
+    wait for the next refresh, so what the run showed once (a notice) is not lost to a rerun."""
+    builds = resources.builds()
+    current = resources.library().find(manifest.book_id) or manifest
+    if current.vectors_ready:
+        if time.monotonic() - drawn_at > VECTOR_REFRESH_S / 2:
+            resources.forget_books()
+            st.rerun(scope="app")
+        return
+    if not builds.running(current.book_id) and not resources.library().building(current):
+        builds.start(current)
+    error = builds.error(current.book_id)
+    if error is not None:
+        st.caption(f":material/error: The vectors could not be computed ({escape_markdown(str(error))}); "
+                   "search works by keywords.")
+        if st.button("Try again", key=f"vectors-retry-{where}-{current.book_id}", icon=":material/refresh:"):
+            builds.retry(current)
+        return
+    done, total = builds.progress(current.book_id) or (current.vectors_done, current.chunks)
+    share = min(done / max(total, 1), 0.99)
+    st.progress(share, text=f"Keyword search only: vectors {share:.0%} ({done} of {total} passages)")
 
 
 def notice() -> None:
@@ -208,6 +272,14 @@ def scope_picker(book: Book) -> tuple[Scope, str]:
     )
     section = choices[position]
     return views.scope_of(section), ("" if section is None else section.display_title)
+
+
+def keyword_only_note(book: Book) -> None:
+    """Under a search box of a book whose vectors are not ready: the search runs by keywords for now."""
+    if book.retriever is not None and not book.retriever.dense:
+        st.info(f"{escape_markdown(book.manifest.title)} is searched by keywords only until its vectors are ready "
+                f"({book.manifest.vector_share:.0%} now; the sidebar shows their progress). Hybrid search switches "
+                "on by itself when they are.", icon=":material/hourglass_top:")
 
 
 def source_list(hits: Sequence[Hit], book: Book) -> None:
@@ -379,7 +451,13 @@ def book_facts(book: Book) -> None:
     columns[3].metric("Pages left out", len(manifest.left_out),
                       help=", ".join(f"{reason}: {n}" for reason, n in left_out.items()) or "none")
     columns[4].metric("Index size", file_size(manifest.index_bytes))
-    columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s")
+    columns[5].metric("Build time", f"{manifest.timings.get('total', 0):.1f} s" if manifest.vectors_ready else "…",
+                      help=None if manifest.vectors_ready else "The vectors are still being computed")
+    if not manifest.vectors_ready:
+        vector_progress(manifest, "overview", time.monotonic())
+    if book.ocr_pages:
+        st.caption(f"{len(book.ocr_pages)} page{'s' * (len(book.ocr_pages) > 1)} without a text layer read by OCR "
+                   f"({manifest.timings.get('ocr', 0):.0f} s).")
     if left_out:
         st.caption("Left out of the index: " + ", ".join(f"{n} {reason} page{'s' * (n > 1)}" for reason, n in left_out.items()))
     st.subheader("Passages per chapter", anchor=False)
@@ -422,6 +500,15 @@ def chapter_chart(book: Book) -> None:
 
 # ------------------------------------------------------------------------------------------------ pages
 def page_image(book: Book, number: int, highlight: Sequence[str] = ()) -> None:
-    """Physical page ``number`` of ``book`` rendered at a readable zoom, ``highlight`` passages marked."""
-    png = resources.page_png(str(book.pdf_path), number, PAGE_ZOOM, tuple(highlight))
-    st.image(png, caption=f"Page {book.label(number)} ({number} of {len(book.pages)})", width="stretch")
+    """Physical page ``number`` of ``book`` rendered at a readable zoom, ``highlight`` passages marked (on the
+    recognised lines of a page read by OCR, whose lines below the confidence floor are listed under it)."""
+    floor = resources.settings().ocr_min_confidence
+    lines, poor = views.ocr_lines(book, number, floor)
+    png = resources.page_png(str(book.pdf_path), number, PAGE_ZOOM, tuple(highlight), lines)
+    how = " · read by OCR" if lines is not None else ""
+    st.image(png, caption=f"Page {book.label(number)} ({number} of {len(book.pages)}){how}", width="stretch")
+    if poor:
+        with st.expander(f"{len(poor)} line{'s' * (len(poor) > 1)} recognised below the confidence floor "
+                         f"({floor:g}), left out of the index", icon=":material/report:"):
+            for text, confidence in poor:
+                st.markdown(f":orange[{confidence:.2f}] {escape_markdown(text)}")

@@ -1,8 +1,8 @@
 """Everything the app loads once per process and shares, read-only, between sessions.
 
-Settings, the library, the embedding model, each opened book, the answer backend and rendered page images
-live here behind ``st.cache_resource`` / ``st.cache_data``. The first load of a model shows an ``st.status``
-box in the page that asked for it; later calls return at once.
+Settings, the library and its background vector builds, the query embedder, each opened book, the answer backend
+and rendered page images live here behind ``st.cache_resource`` / ``st.cache_data``. The first load of a model
+shows an ``st.status`` box in the page that asked for it; later calls return at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import streamlit as st
 from bookqa.config import Settings
 from bookqa.errors import BookQAError
 from bookqa.library.book import Book, Manifest
+from bookqa.library.builds import VectorBuilds
 from bookqa.library.store import Library
 
 if TYPE_CHECKING:  # the embedding model (numpy, torch), the answer side, retrieval and PyMuPDF load when first used
@@ -44,6 +45,19 @@ def library() -> Library:
     return Library(settings())
 
 
+@st.cache_resource(show_spinner=False)
+def builds() -> VectorBuilds:
+    """The vector steps running in this process's background, one per book, owned with the library: an upload
+    hands its second step here, and a book whose vectors were interrupted is resumed when a session shows it."""
+
+    def passage_embedder() -> Embedder:
+        from bookqa.index.embedders import load_embedder
+
+        return load_embedder(settings())
+
+    return VectorBuilds(library(), passage_embedder)
+
+
 def loaded(name: str) -> bool:
     """Whether the resource ``name`` ("embedder", "backend") has been loaded in this process."""
     with _ready_lock:
@@ -65,13 +79,14 @@ def _with_status(name: str, what: str, load: Callable[[], T]) -> T:
 
 @st.cache_resource(show_spinner=False)
 def _embedder() -> Embedder:
-    from bookqa.index.embedders import load_embedder
+    from bookqa.index.embedders import QUERY, load_embedder
 
-    return load_embedder(settings())
+    return load_embedder(settings(), QUERY)
 
 
 def embedder() -> Embedder:
-    """The embedding model (loaded once; may raise ModelError)."""
+    """The query embedder (ONNX Runtime under the default backend: no torch to load; loaded once; may raise
+    ModelError)."""
     return _with_status("embedder", f"the embedding model {settings().embedding_model}", _embedder)
 
 
@@ -117,21 +132,20 @@ def device() -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _book(book_id: str, built_at: str, searchable: bool) -> Book:
-    return library().open(book_id, embedder=_embedder() if searchable else None, searchable=searchable)
+def _book(book_id: str, built_at: str, vectors: bool, searchable: bool) -> Book:
+    return library().open(book_id, embedder=_embedder() if searchable and vectors else None, searchable=searchable)
 
 
 def book(manifest: Manifest, searchable: bool = True) -> Book:
-    """The opened book (a rebuilt book is opened afresh). ``searchable=False``: outline, chunks and
-    pages only, without loading any model (for the overview and the chapter browser)."""
+    """The opened book (a rebuilt book is opened afresh, and again when its vectors land, so hybrid search switches
+    on without a restart). ``searchable=False``: outline, chunks and pages only, without loading any model (for
+    the overview and the chapter browser); a book without vectors searches by keywords, without a model."""
+    key = (manifest.book_id, manifest.built_at, manifest.vectors_ready)
     if not searchable:
-        return _book(manifest.book_id, manifest.built_at, False)
-    embedder()
-    return _with_status(
-        f"book:{manifest.book_id}:{manifest.built_at}",
-        f"the index of {manifest.title}",
-        lambda: _book(manifest.book_id, manifest.built_at, True),
-    )
+        return _book(*key, False)
+    if manifest.vectors_ready:
+        embedder()
+    return _with_status(f"book:{':'.join(map(str, key))}", f"the index of {manifest.title}", lambda: _book(*key, True))
 
 
 def forget_books() -> None:
@@ -140,19 +154,21 @@ def forget_books() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _search(book_id: str, built_at: str, query: str, k: int, mode: str, scope: Scope) -> list[Hit]:
-    return _book(book_id, built_at, True).retriever.search(query, k=k, mode=mode, scope=scope)
+def _search(book_id: str, built_at: str, vectors: bool, query: str, k: int, mode: str, scope: Scope) -> list[Hit]:
+    return _book(book_id, built_at, vectors, True).retriever.search(query, k=k, mode=mode, scope=scope)
 
 
 def search(book: Book, query: str, k: int, mode: str, scope: Scope) -> list[Hit]:
     """``book.retriever.search(query, k, mode, scope)`` for a book opened by :func:`book`, kept for repeated
     queries (the inspector reruns on every click)."""
-    return _search(book.book_id, book.manifest.built_at, query, k, mode, scope)
+    return _search(book.book_id, book.manifest.built_at, book.manifest.vectors_ready, query, k, mode, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...] = ()) -> bytes:
-    """Physical page ``number`` of the PDF at ``pdf_path`` as PNG, with ``highlight`` passages marked."""
+def page_png(pdf_path: str, number: int, zoom: float, highlight: tuple[str, ...] = (),
+             lines: tuple[tuple[str, tuple[float, ...]], ...] | None = None) -> bytes:
+    """Physical page ``number`` of the PDF at ``pdf_path`` as PNG, with ``highlight`` passages marked (on ``lines``,
+    the recognised lines of a page read by OCR)."""
     from bookqa.reading.render import render_page_png
 
-    return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight)
+    return render_page_png(pdf_path, number, zoom=zoom, highlight=highlight, lines=lines)

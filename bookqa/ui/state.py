@@ -21,6 +21,7 @@ _CONVERSATIONS = "_conversations"
 _LAST_QUESTION = "_last_question"
 _UPLOAD_ROUND = "_upload_round"
 _UPLOAD_ERROR = "_upload_error"
+_SCAN_CONFIRMED = "_scan_confirmed"
 _NOTICE = "_notice"
 
 
@@ -114,6 +115,15 @@ def upload_round() -> int:
 
 def next_upload_round() -> None:
     st.session_state[_UPLOAD_ROUND] = upload_round() + 1
+
+
+def confirm_scan() -> None:
+    """The user said to read the current upload by OCR however long it takes."""
+    st.session_state[_SCAN_CONFIRMED] = upload_round()
+
+
+def scan_confirmed() -> bool:
+    return st.session_state.get(_SCAN_CONFIRMED) == upload_round()
 
 
 def keep_upload_error(error: BookQAError) -> None:

@@ -103,6 +103,17 @@ def chapter_counts(book: Book) -> list[dict[str, Any]]:
     ]
 
 
+def ocr_lines(book: Book, number: int, floor: float) -> tuple[tuple[tuple[str, tuple[float, ...]], ...] | None, list[tuple[str, float]]]:
+    """For a page read by OCR: its lines at or above the confidence ``floor`` as ``(text, corners)`` (what its
+    passages were made of, to highlight them on), and the ``(text, confidence)`` of those below it. ``(None, [])``
+    for a page with a text layer."""
+    page = book.ocr_pages.get(number)
+    if page is None:
+        return None, []
+    kept = tuple((line.text, line.quad) for line in page.lines if line.confidence >= floor)
+    return kept, [(line.text, line.confidence) for line in page.lines if line.confidence < floor]
+
+
 def left_out_summary(manifest: Manifest) -> dict[str, int]:
     """How many pages were left out of the index, per reason ("contents": 12, ...)."""
     return dict(Counter(manifest.left_out.values()))

@@ -3,6 +3,7 @@ embedder; the slow tier asks with the real embedded model)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs
@@ -275,3 +276,55 @@ def test_a_book_built_with_other_settings_is_explained_and_rebuilt_from_the_over
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+@pytest.fixture
+def scanned_upload(empty_app: AppTest, english_book_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """An English scan to upload, read by a fake recogniser in the app's process (one worker); the page cache
+    remembers a slow machine, so reading it would take minutes."""
+    from fakes import recogniser_for
+    from pdf_factory import SCAN_DPI, build_scan
+
+    import bookqa.reading.ocr as ocr
+    from bookqa.reading.page_cache import PageCache
+
+    scan = build_scan(english_book_pdf, tmp_path / "scan.pdf")
+    reader = recogniser_for(english_book_pdf, scan, SCAN_DPI)
+    for lines in reader.pages.values():  # one poorly recognised line on page 1
+        corners, text, _ = lines[-1]
+        lines[-1] = (corners, text, 0.2)
+    monkeypatch.setattr(ocr, "load_recogniser", lambda settings, workers: reader)
+    use_environment(monkeypatch, ocr_workers="1", ocr_dpi=str(SCAN_DPI))
+    PageCache(tmp_path / "data" / "ocr-cache").record_seconds_per_page(100.0)
+    return scan.read_bytes()
+
+
+def test_a_long_scan_is_read_only_when_asked_and_its_pages_show_what_ocr_read(empty_app: AppTest, scanned_upload: bytes) -> None:
+    empty_app.sidebar.file_uploader[0].upload("scan.pdf", scanned_upload, "application/pdf").run()
+    assert not empty_app.exception
+    warning = next(w.value for w in empty_app.sidebar.warning if "looks scanned" in w.value)
+    assert "4 pages to read by OCR: about 7 min with 1 worker" in warning
+    assert Library(Settings(data_dir=_data_dir())).manifests() == []  # nothing started yet
+    next(b for b in empty_app.sidebar.button if b.label == "Read it now").click().run()
+    empty_app.run()
+    assert not empty_app.exception
+    assert empty_app.header[0].value == "scan"
+    empty_app.query_params["page"] = "1"
+    empty_app.switch_page(BROWSER).run()
+    assert not empty_app.exception
+    assert empty_app.get("image")[0].proto.imgs[0].caption == "Page 1 (1 of 4) · read by OCR"
+    poor = next(e for e in empty_app.expander if "below the confidence floor" in e.label)
+    assert "1 line recognised below the confidence floor (0.5)" in poor.label
+
+
+def test_a_long_scan_can_be_cancelled(empty_app: AppTest, scanned_upload: bytes) -> None:
+    empty_app.sidebar.file_uploader[0].upload("scan.pdf", scanned_upload, "application/pdf").run()
+    next(b for b in empty_app.sidebar.button if b.label == "Cancel").click().run()
+    assert not empty_app.exception
+    assert empty_app.sidebar.file_uploader[0].value is None
+    assert not any("looks scanned" in w.value for w in empty_app.sidebar.warning)
+    assert Library(Settings(data_dir=_data_dir())).manifests() == []
+
+
+def _data_dir() -> Path:
+    return Path(os.environ["BOOKQA_DATA_DIR"])
