@@ -26,7 +26,7 @@ import numpy as np
 
 from bookqa.answering.backends.base import Backend, Reply
 from bookqa.config import BackendName
-from bookqa.index.embedders import PASSAGE, QUERY, Embedder
+from bookqa.index.embedders import QUERY, Embedder
 from bookqa.index.query import Query
 from bookqa.text import escape_inline_markdown, has_han, language_of, split_sentences
 from bookqa.types import ChunkKind, Hit, Language, Message, Pages
@@ -44,6 +44,9 @@ FOCUS_WEIGHT = 2.0
 """How much more a follow-up's own terms weigh than those its rewrite carried in from earlier turns."""
 MEANING_SHARE = 0.7
 """How much of a sentence's score its closeness in meaning to the question makes (the rest: the question's terms)."""
+MEANING_HITS = 2
+"""Only the sentences of the best few passages are weighed by meaning (each answer embeds its candidates; the rest,
+where the evidence is rarely found, go by terms)."""
 REASON_BONUS = 0.25
 """What a sentence that gives a reason (because, 因为, so that, 为了 …) adds to its score for a "why" question."""
 _WHY = re.compile(r"\bwhy\b|为什么|为何|为啥|何以|原因", re.IGNORECASE)
@@ -185,8 +188,11 @@ class ExtractiveBackend(Backend):
         }
         by_terms = np.array([sum(w for term, w in weight.items() if term in text) for text in lowered])
         relevance = by_terms / by_terms.max() if by_terms.max() > 0 else by_terms
-        if embedder is not None:
-            relevance = (1 - MEANING_SHARE) * relevance + MEANING_SHARE * _closeness(query, focus, candidates, embedder)
+        weighed = [i for i, c in enumerate(candidates) if c.hit.rank <= MEANING_HITS]
+        if embedder is not None and weighed:
+            closeness = np.zeros(len(candidates))
+            closeness[weighed] = _closeness(query, focus, [candidates[i] for i in weighed], embedder)
+            relevance = (1 - MEANING_SHARE) * relevance + MEANING_SHARE * closeness
         if _WHY.search(query.text) or (focus is not None and _WHY.search(focus.text)):
             relevance = relevance + REASON_BONUS * np.array([bool(_REASON.search(c.text)) for c in candidates]) * (relevance > 0)
         return [
@@ -251,10 +257,11 @@ def _code_names(query: Query) -> frozenset[str]:
 
 def _closeness(query: Query, focus: Query | None, candidates: Sequence[Quote], embedder: Embedder) -> np.ndarray:
     """Each candidate's cosine similarity to the question (to the follow-up itself as much as to its rewrite),
-    scaled to [0, 1] over the candidates."""
+    scaled to [0, 1] over the candidates. Sentences are embedded as queries too: e5's form for comparing texts of
+    one kind, and the query encoder is the one a chat has loaded (ONNX Runtime, no torch)."""
     questions = [query.text] + ([focus.text] if focus is not None else [])
     asked = embedder.embed(questions, kind=QUERY).mean(axis=0)
-    similarity = embedder.embed([c.text for c in candidates], kind=PASSAGE) @ asked
+    similarity = embedder.embed([c.text for c in candidates], kind=QUERY) @ asked
     low, high = float(similarity.min()), float(similarity.max())
     return (similarity - low) / (high - low) if high > low else np.ones(len(candidates))
 
