@@ -36,7 +36,7 @@ if question and question.strip():
         turn = None
         try:
             turn = ask(question, retriever=book.retriever, backend=answerer, settings=resources.settings(),
-                       history=history(exchanges), scope=scope, pages=book.pages)
+                       history=history(exchanges), scope=scope, pages=book.pages, calibration=book.calibration)
             st.write_stream(turn)
             answer = turn.result()
         except BookQAError as error:

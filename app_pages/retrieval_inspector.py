@@ -40,6 +40,7 @@ if other:
 else:
     row = components.hits_table(hits, book, key=f"table-{mode}")
 components.score_chart(hits)
+components.confidence_panel(book, query, hits)
 components.hit_detail(hits[row or 0], book, query)
 if row is None:
     st.caption("Select a row of the table to inspect another passage.")

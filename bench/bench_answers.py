@@ -130,7 +130,8 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
     questions = [q for path in question_files for q in load_questions(path)]
 
     def turn(query: str, history: Sequence[Any] = ()) -> Any:
-        return ask(query, retriever=book.retriever, backend=backend, settings=settings, history=history, pages=book.pages)
+        return ask(query, retriever=book.retriever, backend=backend, settings=settings, history=history, pages=book.pages,
+                   calibration=book.calibration)
 
     turn(questions[0].query).result()  # warm-up: models, jieba, caches
     rows, retrieval_ms, around_ms, extractive_ms, prompt_ms = [], [], [], [], []
@@ -181,7 +182,7 @@ def run(pdf: Path, question_files: Sequence[Path], repeat: int) -> dict[str, Any
         "flagged_in_book": f"{sum(r['low_confidence'] for r in rows) + sum(c['low_confidence'] for c in calibration if c['in_book'])}"
         f"/{len(rows) + len(IN_BOOK)}",
         "flagged_off_book": f"{sum(o['low_confidence'] for o in off)}/{len(off)}",
-        "low_confidence_threshold": settings.low_confidence_threshold,
+        "book_calibration": book.manifest.calibration,
         "overhead_ms": {
             name: {"p50": round(statistics.median(values), 1), "p95": round(percentile(values, 0.95), 1)}
             for name, values in (

@@ -2,6 +2,10 @@
 latency, peak memory, and retrieval quality beside the naive baseline, all in one run.
 
     .venv/bin/python -m bench.bench_core [--pdf ../shared/books/d2l-zh.pdf] [--questions FILE ...]
+    .venv/bin/python -m bench.bench_core --books [NAME ...] --data-dir DIR
+
+The second form prints the per-book table instead (:mod:`bench.book_table`: every book of ``../shared/books/``
+against its questions, built into ``DIR`` once and reused; results in bench/results/books.json).
 
 Figures are printed and written as JSON to bench/results/core.json. Ratios (build / encode, ours /
 baseline) are the numbers to compare across machines; seconds depend on the machine. Quality is also given for
@@ -113,11 +117,11 @@ def bench_quality(book, rrf_book, baseline, questions) -> dict:
     pipeline did. A baseline window knows no section, so it is judged by pages (a page shared with a gold
     section counts), which is kinder than judging by section; ours are shown both ways.
     """
-    ours = lambda q: book.retriever.search(retrieval_query(q, book.retriever.tokenizer), k=10)  # noqa: E731
+    ours = lambda q: book.retriever.search(retrieval_query(q, book.retriever), k=10)  # noqa: E731
     reports = {
         "bookqa_by_section": evaluate(questions, ours, k=5, judge=SECTION),
         "bookqa_by_pages": evaluate(questions, ours, k=5, judge=PAGES),
-        "bookqa_rrf_by_section": evaluate(questions, lambda q: rrf_book.retriever.search(retrieval_query(q, rrf_book.retriever.tokenizer), k=10), k=5),
+        "bookqa_rrf_by_section": evaluate(questions, lambda q: rrf_book.retriever.search(retrieval_query(q, rrf_book.retriever), k=10), k=5),
         "baseline_by_pages": evaluate(questions, lambda q: baseline.search(q.query, 10), k=5, judge=PAGES),
     }
     left_out = book.manifest.left_out
@@ -138,7 +142,18 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, nargs="+", default=DEFAULT_QUESTIONS)
     parser.add_argument("--repeats", type=int, default=3, help="latency passes over the questions")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--books", nargs="*", help="print the per-book table (of the books named, default all)")
+    parser.add_argument("--data-dir", type=Path, help="with --books: where the books are built and kept")
     args = parser.parse_args()
+    if args.books is not None:
+        from bench.book_table import book_table
+
+        if args.data_dir is None:
+            parser.error("--books needs --data-dir (the books are built there once and reused)")
+        rows = book_table(args.data_dir, args.books)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "books.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+        return
 
     question_sets = {path.stem: load_questions(path) for path in args.questions}
     questions = [q for qs in question_sets.values() for q in qs]

@@ -119,7 +119,7 @@ def _search_batch(book: Any, args: argparse.Namespace, scope: Any) -> int:
     questions = load_questions(args.queries)
     book.retriever.search("warm up", k=1, mode=args.mode)  # first call loads lazily; timings below exclude it
     for question in questions:
-        query = retrieval_query(question, book.retriever.tokenizer)
+        query = retrieval_query(question, book.retriever)
         started = time.perf_counter()
         hits = book.retriever.search(query, k=args.k, mode=args.mode, scope=scope)
         ms = (time.perf_counter() - started) * 1000
@@ -203,7 +203,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     depth = max(10, args.k)
 
     def ours(question: Any) -> list[Hit]:
-        return book.retriever.search(retrieval_query(question, book.retriever.tokenizer), k=depth, mode=args.mode)
+        return book.retriever.search(retrieval_query(question, book.retriever), k=depth, mode=args.mode)
 
     _note_keyword_only(book, args.mode, settings)
     reports = {"bookqa": evaluate(questions, ours, k=args.k, judge=SECTION)}
@@ -251,7 +251,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         raise BookQAError("Give a question, or --queries FILE.jsonl for a batch.", 'Example: python -m bookqa ask BOOK "什么是 DenseNet 模型"')
     for row_id, question, history in rows:
-        turn = ask(question, retriever=book.retriever, backend=backend, settings=settings, history=history, scope=scope, pages=book.pages)
+        turn = ask(question, retriever=book.retriever, backend=backend, settings=settings, history=history, scope=scope,
+                   pages=book.pages, calibration=book.calibration)
         if args.json:
             answer = turn.result()
             out = {"id": row_id, "query": question} if row_id is not None else {}

@@ -143,8 +143,10 @@ class Settings:
     """Token budget of the prompt (context blocks + history + question) given to the model."""
     history_turns: int = 6
     """How many earlier messages a follow-up keeps."""
-    low_confidence_threshold: float = 0.889
-    """Below this top dense similarity an answer is flagged as unsupported (see bookqa/answering/confidence.py)."""
+    low_confidence_threshold: float | None = None
+    """Overrides each book's calibrated cut: below this top dense similarity a question is flagged as not covered
+    (questions in the other language: lower by the book's measured shift). Unset: the book's own cut
+    (bookqa/answering/calibration.py)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -244,7 +246,7 @@ class Settings:
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:
-    kind = str(type_name)
+    kind = str(type_name).removesuffix(" | None")
     try:
         if kind == "Path":
             return Path(raw).expanduser()

@@ -38,6 +38,24 @@ def query(text: str) -> Query:
     return Query.read(text, TOKENIZER)
 
 
+class BookText:
+    """A book as the follow-up rule reads it (its tokenizer, how often it prints a phrase), made of a few passages
+    in the way :class:`bookqa.index.retriever.Retriever` counts them."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        from bookqa.index.retriever import flat_phrase
+
+        self.tokenizer = TOKENIZER
+        self._flat = flat_phrase
+        self._text = "\n".join(flat_phrase(c.text) for c in chunks)
+        self._titles = "\n".join(flat_phrase(t) for t in dict.fromkeys(t for c in chunks for t in c.section_path))
+        self.chunks = chunks
+
+    def phrase_use(self, phrase: str) -> tuple[int, int]:
+        key = self._flat(phrase)
+        return self._text.count(key), self._titles.count(key)
+
+
 def chunk(cid: str, text: str, first: int, last: int, path: tuple[str, ...], number: str | None = None, kind: str = "prose") -> Chunk:
     return Chunk(id=f"book:{cid}", book_id="book", text=text, page_start=first, page_end=last, section_path=path, section_number=number, kind=kind)
 
@@ -45,6 +63,14 @@ def chunk(cid: str, text: str, first: int, last: int, path: tuple[str, ...], num
 DENSENET_CHUNK = chunk("00010", DENSENET, 269, 270, ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）"), "7.7")
 RESNET_CHUNK = chunk("00009", RESNET, 262, 262, ("7 现代卷积神经网络", "7.6 残差网络（ResNet）"), "7.6")
 GRADIENT_CHUNK = chunk("00002", GRADIENT, 74, 74, ("2 Preliminaries", "2.4 Calculus"), "2.4")
+DENSENET_MODEL_CHUNK = chunk(
+    "00013", "DenseNet模型首先使用同ResNet一样的单卷积层和最大汇聚层。", 272, 272,
+    ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）", "7.7.4 DenseNet模型"), "7.7.4",
+)
+BATCH_NORM_CHUNK = chunk(
+    "00020", "Batch normalization standardizes the inputs of a layer over each minibatch.", 300, 300,
+    ("8 Modern Networks", "8.5 Batch Normalization"), "8.5",
+)
 
 
 def hit(c: Chunk, rank: int, dense: float | None = None, keyword: float | None = None, fused: float | None = None) -> Hit:

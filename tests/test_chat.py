@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import pytest
-from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, RESNET_CHUNK, chunk
+from answer_helpers import DENSENET_CHUNK, DENSENET_MODEL_CHUNK, GRADIENT_CHUNK, PAGES, RESNET_CHUNK, chunk
 from fakes import FakeEmbedder
 
 from bookqa.answering.backends import ExtractiveBackend
@@ -89,7 +89,10 @@ def test_an_extractive_answer_streams_after_the_hits_and_cites_retrieved_pages(r
     assert answer.timings["total"] >= answer.timings["first_token"] > 0
 
 
-def test_the_densenet_follow_up_is_rewritten_and_retrieves_densenet(retriever: Retriever, settings: Settings) -> None:
+def test_the_densenet_follow_up_is_rewritten_and_retrieves_densenet(settings: Settings) -> None:
+    embedder = FakeEmbedder(64)
+    chunks = [*CHUNKS, DENSENET_MODEL_CHUNK]  # the book prints "DenseNet模型", so the subject is that phrase
+    retriever = Retriever(chunks, *build_indexes(chunks, embedder), embedder, settings)
     history = [Message("user", "什么是 DenseNet 模型"), Message("assistant", "DenseNet 在通道维上连结输入与输出。[p.251]")]
     turn = ask("它与ResNet的关键区别是什么？", retriever=retriever, backend=ExtractiveBackend(), settings=settings, history=history, pages=PAGE_LIST)
     assert turn.rewritten_query == "DenseNet 模型与ResNet的关键区别是什么？"

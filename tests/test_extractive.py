@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, PAGES, chunk, densenet_hits, hit, query
 
@@ -87,9 +88,58 @@ def test_a_sentence_repeated_by_overlapping_passages_is_quoted_once() -> None:
     assert texts and len(texts) == len(set(texts))
 
 
-def test_every_matching_passage_gives_its_best_sentence_before_a_second_one_of_another() -> None:
-    quotes = ExtractiveBackend(max_sentences=2).select(query("DenseNet 残差网络"), densenet_hits(), PAGES)
-    assert {q.hit.rank for q in quotes} == {1, 2}
+def test_sentences_are_taken_by_score_so_the_best_passage_can_give_several_before_a_weaker_one() -> None:
+    quotes = ExtractiveBackend(max_sentences=2).select(query("DenseNet 稠密块 过渡层"), densenet_hits(), PAGES)
+    assert [q.hit.rank for q in quotes] == [1, 1]
+
+
+class MeaningEmbedder:
+    """Embeds the texts it is told about as given unit vectors, any other text as a vector of its own."""
+
+    name, dim = "meaning", 4
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = vectors
+
+    def embed(self, texts, kind="passage", progress=None) -> np.ndarray:
+        rows = [np.asarray(self.vectors.get(text, [0.0, 0.0, 0.0, 1.0]), dtype=np.float32) for text in texts]
+        return np.stack([row / np.linalg.norm(row) for row in rows])
+
+
+SAVING = chunk(
+    "00030",
+    "Saving a model in PyTorch stores its parameters. The model itself can hold any code, so its code is not saved. "
+    "To restore the parameters of a model, write the model's code again and load them.",
+    40, 40, ("5.5 File I/O",), "5.5",
+)
+
+
+def test_sentences_close_in_meaning_to_the_question_win_over_ones_that_only_share_its_terms() -> None:
+    asked = "Why does PyTorch save only the parameters of a model?"
+    embedder = MeaningEmbedder({asked: [1, 0, 0, 0], "The model itself can hold any code, so its code is not saved.": [0.9, 0.1, 0, 0]})
+    by_terms = ExtractiveBackend(max_sentences=1).select(query(asked), [hit(SAVING, 1)], PAGES)
+    by_meaning = ExtractiveBackend(max_sentences=1).select(query(asked), [hit(SAVING, 1)], PAGES, embedder=embedder)
+    assert [q.text for q in by_terms] == ["Saving a model in PyTorch stores its parameters."]
+    assert [q.text for q in by_meaning] == ["The model itself can hold any code, so its code is not saved."]
+
+
+def test_a_why_question_prefers_the_sentence_that_gives_a_reason() -> None:
+    reasons = chunk("00031", "Tuples can be dictionary keys, as the example shows. Tuples can be dictionary keys because they are immutable.",
+                    120, 120, ("12 Tuples",), "12")
+    said = [q.text for q in ExtractiveBackend(max_sentences=1).select(query("Why can tuples be dictionary keys?"), [hit(reasons, 1)], PAGES)]
+    assert said == ["Tuples can be dictionary keys because they are immutable."]
+
+
+def test_a_question_naming_an_identifier_quotes_the_code_that_prints_it_as_inline_code() -> None:
+    listing = chunk("00032", "def dropout_layer(X, dropout):\n    mask = (torch.rand(X.shape) > dropout).float()\n"
+                    "    return mask * X / (1.0 - dropout)", 160, 160, ("4.6 暂退法（Dropout）",), "4.6", kind="code")
+    prose = chunk("00033", "在下面的代码中，我们实现dropout_layer函数。该函数以dropout的概率丢弃张量输入X中的元素。", 160, 160,
+                  ("4.6 暂退法（Dropout）",), "4.6")
+    hits = [hit(prose, 1), hit(listing, 2)]
+    named = ExtractiveBackend().answer(query("dropout_layer最后返回什么？"), hits, pages=PAGES).text()
+    assert "- `return mask * X / (1.0 - dropout)`[p.160]" in named
+    unnamed = ExtractiveBackend().answer(query("暂退法最后返回什么？"), hits, pages=PAGES).text()
+    assert "return mask" not in unnamed and "`" not in unnamed
 
 
 def test_numbered_headings_and_section_titles_are_not_quoted() -> None:

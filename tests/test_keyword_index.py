@@ -99,3 +99,10 @@ def test_arguments_are_checked(index, tmp_path):
         index.search("网络", 1, allowed=np.ones(3, dtype=bool))
     with pytest.raises(FileNotFoundError, match="No keyword index"):
         KeywordIndex.load(tmp_path / "missing")
+
+
+def test_coverage_is_the_share_of_the_query_tokens_the_book_holds(index):
+    assert index.coverage("稠密块 过渡层") == 1.0
+    assert index.coverage("Dropout 稠密块 quantum entanglement") == pytest.approx(3 / 5)  # dropout, 稠密, 块 of five
+    assert index.coverage("quantum entanglement") == 0.0
+    assert index.coverage("？") == 0.0  # no tokens at all

@@ -46,12 +46,13 @@ def test_build_writes_plain_files_and_a_complete_manifest(library, built, tiny_b
     assert any(n.startswith("vectors/") for n in names) and any(n.startswith("keyword/") for n in names)
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
     data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    assert data["format_version"] == FORMAT_VERSION == 3
+    assert data["format_version"] == FORMAT_VERSION == 4
+    assert data["calibration"]["language"] == "zh" and data["calibration"]["questions"][0] > 0
     assert data["page_count"] == TINY_BOOK.page_count
     assert data["embedding_model"] == EMBEDDER.name and data["embedding_dim"] == 128
     assert data["chunk_size"] == 500 and data["chunk_overlap"] == 80
     assert {int(k): v for k, v in data["left_out"].items()} == TINY_BOOK.left_out
-    assert set(data["timings"]) >= {"parse", "clean", "chunk", "keyword", "ready", "embed", "vectors", "total"}
+    assert set(data["timings"]) >= {"parse", "clean", "chunk", "keyword", "ready", "embed", "vectors", "calibrate", "total"}
     assert data["vectors_ready"] and data["vectors_done"] == data["chunks"] and data["embedding_backend"] == "fake"
     assert data["encoded"] == {"cached": 0, "encoded": data["chunks"], "tokens": 0}
     assert (folder / "source.pdf").read_bytes() == tiny_book_pdf.read_bytes()

@@ -12,7 +12,6 @@ import logging
 import math
 from pathlib import Path
 
-import pymupdf
 import pytest
 from fakes import FakeRecogniser, recogniser_for
 from pdf_factory import (

@@ -173,6 +173,19 @@ def test_weighted_fusion_by_hand():
     assert flat(single[3])["dense_norm"] == 1.0  # one candidate is the best one
 
 
+def test_the_keyword_signal_weighs_as_much_as_the_share_of_the_question_the_book_holds():
+    dense = (np.array([0.9, 0.7], np.float32), np.array([4, 7]))
+    keyword = (np.array([5.0], np.float32), np.array([7]))  # a stray match: one word of four the book has
+    weighted = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.5), coverage=0.25)
+    assert flat(weighted[7])["fused"] == pytest.approx((0.5 * 0.0 + 0.125 * 1.0) / 0.625)
+    assert flat(weighted[4])["fused"] == pytest.approx(0.5 / 0.625)
+    assert sorted(weighted, key=lambda p: -weighted[p].fused) == [4, 7]  # at coverage 1 the two would tie
+    rrf = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("rrf", rrf_k=60), coverage=0.25)
+    assert flat(rrf[7])["fused"] == pytest.approx(1 / 62 + 0.25 / 61)
+    none = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.0), coverage=0.0)
+    assert flat(none[4])["fused"] == 0.0  # no signal left to weigh: nothing is divided by zero
+
+
 def test_fusion_checks_its_arguments():
     with pytest.raises(ValueError, match="weighted"):
         Fusion("sum")

@@ -3,21 +3,22 @@
 
 In order:
 1. nothing retrieved: low;
-2. names: a Chinese question's Latin-letter key terms (XGBoost, LoRA, PPO, DenseNet) name its topic; when
+2. names: a question's names (in a Chinese question its Latin-letter key terms, in an English one those spelt
+   like names, with capitals inside or digits: XGBoost, LoRA, PPO, DenseNet, word2vec) name its topic; when
    none of the first ``SUPPORT_DEPTH`` hits mentions one of them (in its text or section path), and the book
    mentions it in fewer than ``RARE_NAME_CHUNKS`` passages (``mentions``; a name the book uses everywhere, like
    PyTorch, is not a topic it lacks), the book does not treat that topic: low; when one of the names is in the
    section path of one of those hits ("9.1 门控循环单元（GRU）" for "GRU是什么"), the book has a section on it:
    supported, however short the question and low its similarity;
-3. dense: with a dense signal, the best dense similarity must reach ``threshold``
-   (``settings.low_confidence_threshold``), lowered by ``CROSS_LINGUAL_MARGIN`` when the question and the
-   prose of the first hits are in different languages (cross-lingual similarities run lower);
+3. dense: with a dense signal, the best dense similarity must reach the book's calibrated cut
+   (:mod:`bookqa.answering.calibration`) for a question in the language of the first hits' prose, or the lower
+   cut for one in the other language; a book whose calibration could not separate its questions from off-topic
+   ones has no cut, and similarity flags nothing;
 4. keyword only (keyword retrieval mode): one of the first hits found by keyword search must hold
    ``KEYWORD_COVERAGE`` of the question's key terms;
 5. hits with neither signal cannot be judged and are taken as support.
 
-The calibration of the threshold, and the questions it was measured on, are in the README's benchmark figures
-(``bench/bench_answers.py``).
+What the rules catch on each book is measured by ``bench/bench_answers.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from bookqa.answering.calibration import Calibration
 from bookqa.index.query import Query
 from bookqa.text import language_of
 from bookqa.types import ChunkKind, Hit, Language
@@ -33,16 +35,16 @@ from bookqa.types import ChunkKind, Hit, Language
 SUPPORT_DEPTH = 3
 """How many of the best hits are looked at for names and keyword coverage."""
 
-CROSS_LINGUAL_MARGIN = 0.09
-"""How much lower the dense threshold is for a question in another language than the passages."""
-
 RARE_NAME_CHUNKS = 3
 """A name the book mentions in fewer passages than this, and not in the first hits, is a topic it does not treat."""
 
 KEYWORD_COVERAGE = 0.75
 """Share of the question's key terms a keyword-matched hit must hold when there is no dense signal."""
 
-_LATIN = re.compile(r"[a-z]")
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_NAME_SPELLING = re.compile(r"^.+[A-Z]|[A-Za-z].*\d|\d.*[A-Za-z]")
+"""A word spelt like a name in English text: a capital after its first letter (LoRA, XGBoost, SVM) or letters and
+digits mixed (word2vec, GPT4)."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,12 @@ class Confidence:
 
 
 def assess(
-    question: Query, hits: Sequence[Hit], threshold: float, mentions: Callable[[str], int] | None = None
+    question: Query, hits: Sequence[Hit], cuts: Calibration | None, mentions: Callable[[str], int] | None = None
 ) -> Confidence:
     """Judge whether ``hits`` (best first) support an answer to ``question`` (the query they were retrieved
-    for); ``threshold`` is the dense similarity that counts as support; ``mentions`` counts the book's passages
-    that mention a lower-case name (without it, a name the first hits do not mention counts as missing).
-    See the module docstring for the rules."""
+    for); ``cuts`` are the book's dense-similarity cuts (None: not calibrated, similarity flags nothing);
+    ``mentions`` counts the book's passages that mention a lower-case name (without it, a name the first hits do
+    not mention counts as missing). See the module docstring for the rules."""
     if not hits:
         return Confidence(True, None, None, "nothing was retrieved")
     first = hits[:SUPPORT_DEPTH]
@@ -75,8 +77,8 @@ def assess(
     dense = [hit.scores.dense.score for hit in hits if hit.scores.dense is not None]
     top_dense = max(dense) if dense else None
     coverage = _coverage(wanted, first)
-    if question.language == Language.ZH:
-        names = [t for t in wanted if _LATIN.search(t)]
+    names = _names_of(question)
+    if names:
         texts = [_text(hit) for hit in first]
         rare = [t for t in names if mentions is None or mentions(t) < RARE_NAME_CHUNKS]
         missing = [t for t in rare if not any(t in text for text in texts)]
@@ -87,14 +89,24 @@ def assess(
             return Confidence(False, top_dense, coverage, f"the book has a section on {', '.join(titled)}")
     if top_dense is not None:
         cross = question.language != _language_of_passages(first)
-        limit = threshold - CROSS_LINGUAL_MARGIN if cross else threshold
         kind = "cross-lingual dense similarity" if cross else "dense similarity"
+        limit = cuts.cut(question.language, _language_of_passages(first)) if cuts is not None else None
+        if limit is None:
+            why = cuts.note if cuts is not None else "the book has no calibrated cut"
+            return Confidence(False, top_dense, coverage, f"{kind} {top_dense:.3f}, not judged ({why})")
         verdict = ">=" if top_dense >= limit else "<"
         return Confidence(top_dense < limit, top_dense, coverage, f"{kind} {top_dense:.3f} {verdict} {limit:.3f}")
     if coverage is None:
         return Confidence(False, None, None, "the hits carry no dense or keyword score to judge by")
     verdict = ">=" if coverage >= KEYWORD_COVERAGE else "<"
     return Confidence(coverage < KEYWORD_COVERAGE, None, coverage, f"keyword coverage {coverage:.0%} {verdict} {KEYWORD_COVERAGE:.0%}")
+
+
+def _names_of(question: Query) -> list[str]:
+    """The question's names, lower case: Latin-letter key terms in a Chinese question, name-spelt ones in another."""
+    if question.language == Language.ZH:
+        return [t.lower() for t in question.key_terms if _LATIN.search(t)]
+    return [t.lower() for t in question.key_terms if _NAME_SPELLING.search(t)]
 
 
 def _names(name: str, text: str) -> bool:

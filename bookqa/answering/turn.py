@@ -16,16 +16,22 @@ import time
 from typing import Iterator, Protocol, Sequence
 
 from bookqa.answering.backends.base import Backend, Reply
+from bookqa.answering.calibration import Calibration
 from bookqa.answering.citations import check_citations
 from bookqa.answering.confidence import Confidence, assess
 from bookqa.answering.prompts import LOW_CONFIDENCE
 from bookqa.answering.rewrite import rewrite_query
 from bookqa.config import Settings
+from bookqa.index.embedders import Embedder
 from bookqa.index.query import Query
 from bookqa.index.retriever import Scope
 from bookqa.types import Answer, Hit, Message, Page, Pages
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SHIFT = 0.06
+"""How much lower the cut is for a question in the other language when a threshold is set outright for a book
+without a calibration to measure it."""
 
 
 class Searcher(Protocol):
@@ -34,6 +40,11 @@ class Searcher(Protocol):
     def search(self, query: str, k: int | None = None, mode: str | None = None, scope: Scope = Scope()) -> list[Hit]: ...
 
     def mentions(self, word: str) -> int: ...
+
+    def phrase_use(self, phrase: str) -> tuple[int, int]: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
 
 
 class Turn:
@@ -137,14 +148,16 @@ def ask(
     history: Sequence[Message] = (),
     scope: Scope = Scope(),
     pages: Pages | Sequence[Page] = (),
+    calibration: Calibration | None = None,
 ) -> Turn:
     """Answer ``question`` from the book behind ``retriever`` with ``backend``; returns a streaming :class:`Turn`.
 
     ``history``: earlier user/assistant turns, oldest first; the last ``settings.history_turns`` are used.
     ``scope``: which part of the book to search. ``pages``: the book's pages, for printed page labels and
-    for placing quoted sentences on their page. ``settings``: top_k, retrieval_mode, history_turns and
-    low_confidence_threshold. A follow-up is rewritten into a standalone query before searching; when
-    nothing retrieved supports an answer, the reply says so instead of answering.
+    for placing quoted sentences on their page. ``calibration``: the book's low-confidence cuts (None: not
+    calibrated). ``settings``: top_k, retrieval_mode, history_turns and low_confidence_threshold (which overrides
+    the calibrated cut). A follow-up is rewritten into a standalone query before searching; when nothing retrieved
+    supports an answer, the reply says so instead of answering.
     """
     started = time.perf_counter()
     query = retriever.read(question)
@@ -154,7 +167,7 @@ def ask(
     kept = kept[-settings.history_turns :] if settings.history_turns > 0 else []
     timings: dict[str, float] = {}
 
-    rewritten = rewrite_query(query, kept, retriever.tokenizer, backend)
+    rewritten = rewrite_query(query, kept, retriever, backend)
     timings["rewrite"] = time.perf_counter() - started
     standalone = retriever.read(rewritten) if rewritten else None
     searched_for = standalone or query
@@ -165,11 +178,20 @@ def ask(
     hits = retriever.search(searched_for, k=settings.top_k, mode=settings.retrieval_mode, scope=scope)
     timings["retrieval"] = time.perf_counter() - searched
 
-    confidence = assess(searched_for, hits, settings.low_confidence_threshold, retriever.mentions)
+    confidence = assess(searched_for, hits, cuts(calibration, settings), retriever.mentions)
     log.info("Confidence for %r: %s (%s).", searched_for.text, "low" if confidence.low else "ok", confidence.reason)
     book_pages = Pages.of(pages)
     if confidence.low:
         reply = Reply(iter([LOW_CONFIDENCE[query.language]]))
     else:
-        reply = backend.answer(query, hits, kept, pages=book_pages, standalone=standalone)
+        reply = backend.answer(query, hits, kept, pages=book_pages, standalone=standalone, embedder=retriever.embedder)
     return Turn(query, rewritten, hits, confidence, reply, backend, book_pages, timings, started)
+
+
+def cuts(calibration: Calibration | None, settings: Settings) -> Calibration | None:
+    """The low-confidence cuts a turn uses: the book's calibration, or ``settings.low_confidence_threshold`` when
+    set (across languages lowered by the book's shift, or by :data:`DEFAULT_SHIFT` without a calibration)."""
+    threshold = settings.low_confidence_threshold
+    if threshold is None:
+        return calibration
+    return calibration.overridden(threshold) if calibration is not None else Calibration.fixed(threshold, DEFAULT_SHIFT)

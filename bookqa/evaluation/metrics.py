@@ -15,11 +15,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from bookqa.errors import BookQAError
-from bookqa.index.tokenizer import Tokenizer
 from bookqa.types import Hit, Message
+
+if TYPE_CHECKING:
+    from bookqa.answering.rewrite import Book
 
 SECTION = "section"
 PAGES = "pages"
@@ -141,16 +143,16 @@ def _question_from_row(row: dict) -> Question:
     )
 
 
-def retrieval_query(question: Question, tokenizer: Tokenizer) -> str:
+def retrieval_query(question: Question, book: Book) -> str:
     """What is searched for ``question``: a follow-up (a row with a history) rewritten into a standalone query
-    by the rule (:func:`bookqa.answering.rewrite.rewrite_query` without a model, reading with the book's
-    ``tokenizer``), else the query as it is."""
+    by the rule (:func:`bookqa.answering.rewrite.rewrite_query` without a model, reading with the ``book``'s
+    retriever), else the query as it is."""
     if not question.history:
         return question.query
     from bookqa.answering.rewrite import rewrite_query
     from bookqa.index.query import Query
 
-    return rewrite_query(Query.read(question.query, tokenizer), question.history, tokenizer) or question.query
+    return rewrite_query(Query.read(question.query, book.tokenizer), question.history, book) or question.query
 
 
 def squash(text: str) -> str:

@@ -3,10 +3,13 @@ scores.
 
 Two methods (``settings.fusion``):
 - ``weighted`` (the default): each signal's score is scaled to [0, 1] over its candidates and
-  ``fused = w * dense_scaled + (1 - w) * keyword_scaled + TITLE_WEIGHT * title``;
-- ``rrf``: reciprocal rank fusion, ``fused = sum(1 / (rrf_k + rank)) * (1 + TITLE_BOOST * title)``.
-``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). The measured
-trade-off between the two is in the README's benchmark figures.
+  ``fused = (w * dense_scaled + (1 - w) * c * keyword_scaled) / (w + (1 - w) * c) + TITLE_WEIGHT * title``;
+- ``rrf``: reciprocal rank fusion, ``fused = (1 / (rrf_k + dense_rank) + c / (rrf_k + keyword_rank)) * (1 + TITLE_BOOST * title)``.
+``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). ``c``, the
+keyword signal's coverage, is the share of the question's words that the book's keyword index holds at all
+(:meth:`KeywordIndex.coverage`): 1 for a question in the book's language, low for one in another language, whose
+few matches (a code name, a stray English word) say little about the topic, so they cannot outvote the multilingual
+dense signal. The measured trade-off between the two methods is in the README's benchmark figures.
 """
 
 from __future__ import annotations
@@ -53,32 +56,41 @@ class Fusion:
     def describe(self) -> str:
         """The fused score's formula in words, for people reading the scores."""
         if self.method == FusionMethod.RRF:
-            return f"Reciprocal rank fusion: sum of 1/({self.rrf_k} + rank) over the signals, x(1 + {TITLE_BOOST} x title match)"
+            return (
+                f"Reciprocal rank fusion: sum of 1/({self.rrf_k} + rank) over the signals (the keyword one times the share "
+                f"of the question's words the book has), x(1 + {TITLE_BOOST} x title match)"
+            )
         return (
             f"Weighted fusion: {self.dense_weight:g} x dense + {1 - self.dense_weight:g} x keyword, each scaled to 0-1 "
-            f"over its candidates, + {TITLE_WEIGHT:g} x title match"
+            f"over its candidates (the keyword weight times the share of the question's words the book has, the sum "
+            f"rescaled to 0-1), + {TITLE_WEIGHT:g} x title match"
         )
 
-    def fuse(self, scores: Scores) -> float:
-        """The fused score of one passage's scores."""
+    def fuse(self, scores: Scores, coverage: float = 1.0) -> float:
+        """The fused score of one passage's scores; ``coverage``: the keyword signal's (see the module docstring)."""
         title = scores.title or 0.0
-        found = [s for s in (scores.dense, scores.keyword) if s is not None]
         if self.method == FusionMethod.RRF:
-            return sum(1.0 / (self.rrf_k + s.rank) for s in found) * (1.0 + TITLE_BOOST * title)
+            ranks = sum(1.0 / (self.rrf_k + s.rank) for s in (scores.dense,) if s is not None)
+            ranks += coverage / (self.rrf_k + scores.keyword.rank) if scores.keyword is not None else 0.0
+            return ranks * (1.0 + TITLE_BOOST * title)
         dense = (scores.dense.scaled or 0.0) if scores.dense else 0.0
         keyword = (scores.keyword.scaled or 0.0) if scores.keyword else 0.0
-        return self.dense_weight * dense + (1.0 - self.dense_weight) * keyword + TITLE_WEIGHT * title
+        keyword_weight = (1.0 - self.dense_weight) * coverage
+        total = self.dense_weight + keyword_weight
+        signals = (self.dense_weight * dense + keyword_weight * keyword) / total if total > 0 else 0.0
+        return signals + TITLE_WEIGHT * title
 
 
 def score_breakdown(
-    signals: Mapping[Signal, Ranked], fusion: Fusion | None = None, titles: np.ndarray | None = None
+    signals: Mapping[Signal, Ranked], fusion: Fusion | None = None, titles: np.ndarray | None = None, coverage: float = 1.0
 ) -> dict[int, Scores]:
     """Per candidate position, each signal's score and 1-based rank, and the fused score.
 
     ``signals``: dense and/or keyword candidates, ranked best first. ``fusion``: when given, each signal's score is
     also scaled to [0, 1] over its candidates (dense: min to max; keyword: 0 to max, since BM25 starts at 0) and
     the fused score is set (:meth:`Fusion.fuse`). ``titles``: per chunk position, the title match in [0, 1]
-    (:meth:`TitleIndex.scores`); a candidate with a match > 0 gets it as ``title``.
+    (:meth:`TitleIndex.scores`); a candidate with a match > 0 gets it as ``title``. ``coverage``: the keyword
+    signal's, in [0, 1] (:meth:`Fusion.fuse`).
     """
     found: dict[int, dict[Signal, SignalScore]] = {}
     for name, (scores, ids) in signals.items():
@@ -89,7 +101,7 @@ def score_breakdown(
     for position, by_signal in found.items():
         title = float(titles[position]) if titles is not None and titles[position] > 0 else None
         scores = Scores(dense=by_signal.get(Signal.DENSE), keyword=by_signal.get(Signal.KEYWORD), title=title)
-        breakdown[position] = replace(scores, fused=fusion.fuse(scores)) if fusion is not None else scores
+        breakdown[position] = replace(scores, fused=fusion.fuse(scores, coverage)) if fusion is not None else scores
     return breakdown
 
 

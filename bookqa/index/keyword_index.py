@@ -77,6 +77,12 @@ class KeywordIndex:
         found = scores[0] > 0
         return scores[0][found].astype(np.float32), ids[0][found].astype(np.int64)
 
+    def coverage(self, query: str) -> float:
+        """The share of ``query``'s distinct tokens that occur in the indexed texts at all (0 for a query without
+        tokens): how much of the question keyword search can read."""
+        tokens = set(self._tokenizer(query))
+        return sum(token in self._bm25.vocab_dict for token in tokens) / len(tokens) if tokens else 0.0
+
     def save(self, folder: str | Path) -> Path:
         """Write the index into ``folder`` (created if missing); returns the folder."""
         folder = Path(folder)

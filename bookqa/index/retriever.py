@@ -1,11 +1,8 @@
 """Hybrid retrieval: dense and keyword candidates, score fusion, scope filters, neighbour merging.
 
 Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches). Hybrid mode fuses
-them in one of two ways (``settings.fusion``, see :class:`Fusion`):
-- ``weighted`` (the default): each signal's score is scaled to [0, 1] over its candidates (``dense_norm``,
-  ``keyword_norm``) and ``fused = w * dense_norm + (1 - w) * keyword_norm + TITLE_WEIGHT * title``;
-- ``rrf``: reciprocal rank fusion, ``fused = sum(1 / (rrf_k + rank)) * (1 + TITLE_BOOST * title)``.
-``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). A query in English
+them with the section-title match, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
+has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
 about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
 (:mod:`bookqa.index.glossary`). Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
@@ -35,7 +32,7 @@ from bookqa.index.query import Query
 from bookqa.index.title_index import TitleIndex
 from bookqa.index.tokenizer import Tokenizer, title_terms
 from bookqa.index.vector_index import VectorIndex
-from bookqa.text import normalize_text
+from bookqa.text import HAN, normalize_text
 from bookqa.types import Chunk, Hit, RetrievalMode, Scores, Signal, passage_id
 
 log = logging.getLogger(__name__)
@@ -45,6 +42,8 @@ MERGE_LIMIT = 3
 MIN_OVERLAP = 10
 """Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
 _WORD = re.compile(r"[a-z0-9]+")
+_SPACES = re.compile(r"[^\w\u3000-\u303f\uff00-\uffef]+")
+_SPACE_BY_HAN = re.compile(f"(?<=[{HAN}]) | (?=[{HAN}])")
 
 
 def index_text(chunk: Chunk) -> str:
@@ -188,6 +187,32 @@ class Retriever:
         terms = self.glossary.terms_for(query)
         return f"{query} {' '.join(terms)}" if terms else query
 
+    def best_similarities(self, texts: Sequence[str]) -> np.ndarray:
+        """For each text (read as a query, normalised), its best dense similarity to the book's passages; one batch."""
+        if not texts:
+            return np.empty(0, np.float32)
+        vectors = self._embedder.embed([normalize_text(text) for text in texts], kind=QUERY)
+        scores, _ = self._vector_index.search(vectors, 1)
+        return scores[:, 0]
+
+    def phrase_use(self, phrase: str) -> tuple[int, int]:
+        """How often the book prints ``phrase`` as whole words (case, punctuation, spaces next to Chinese text and an
+        English plural ending ignored): times per passage, and the number of its section titles that hold it."""
+        key = flat_phrase(phrase)
+        if not key:
+            return 0.0, 0
+        plural = "(?:e?s)?" if key[-1].isascii() and key[-1].isalpha() else ""
+        whole = re.compile(rf"(?<![a-z0-9]){re.escape(key)}{plural}(?![a-z0-9])")
+        return len(whole.findall(self._flat_text)), len(whole.findall(self._flat_titles))
+
+    @cached_property
+    def _flat_text(self) -> str:
+        return "\n".join(flat_phrase(chunk.text) for chunk in self.chunks)
+
+    @cached_property
+    def _flat_titles(self) -> str:
+        return "\n".join(flat_phrase(title) for title in dict.fromkeys(t for chunk in self.chunks for t in chunk.section_path))
+
     def mentions(self, word: str) -> int:
         """How many chunks hold the Latin-letter or digit ``word`` (lower case, whole) in their text or section path."""
         return self._words[word.lower()]
@@ -248,11 +273,13 @@ class Retriever:
         allowed = self._allowed(scope)
         if not text or (allowed is not None and not allowed.any()):
             return []
-        signals = self._signals(self.expand(text), mode, max(self._settings.candidates, k), allowed)
+        expanded = self.expand(text)
+        signals = self._signals(expanded, mode, max(self._settings.candidates, k), allowed)
         primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
         fusion = self._fusion if primary == Signal.FUSED else None
         titles = self._titles.scores(text) if primary == Signal.FUSED else None
-        breakdown = score_breakdown(signals, fusion, titles)
+        coverage = self._keyword_index.coverage(expanded) if primary == Signal.FUSED else 1.0
+        breakdown = score_breakdown(signals, fusion, titles, coverage)
         order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
         passages = self._passages(order, breakdown)
         passages.sort(key=lambda passage: (-_value(passage[1], primary), passage[0][0]))
@@ -316,6 +343,12 @@ class Retriever:
             best = min(options, key=place.__getitem__)
             first, last = min(first, best), max(last, best)
         return list(range(first, last + 1))
+
+
+def flat_phrase(text: str) -> str:
+    """``text`` as phrases are compared: lower case, punctuation and runs of spaces as one space, none next to a Han
+    character."""
+    return _SPACE_BY_HAN.sub("", _SPACES.sub(" ", text.lower())).strip()
 
 
 def _value(scores: Scores, primary: Signal) -> float:

@@ -22,14 +22,16 @@ from bookqa.files import read_jsonl
 from bookqa.types import Chunk, ChunkKind, Page, Pages, Section
 
 if TYPE_CHECKING:  # numpy and the model code load with the first search, PyMuPDF with the first page read by OCR
+    from bookqa.answering.calibration import Calibration
     from bookqa.index.retriever import Retriever
     from bookqa.reading.ocr import OcrPage
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
 bookqa.index.retriever.index_text); 3 reads unseen layouts (section numbers however printed, headings the
 outline lacks, index pages and reference lists left out, formula chunks, code from fonts monospaced by their
-advances) and records pages partly left out; a folder of another version is rebuilt or refused."""
+advances) and records pages partly left out; 4 adds the book's low-confidence calibration to the manifest. A folder of
+another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
 PAGES = "pages.jsonl"
@@ -59,6 +61,8 @@ class Manifest:
     left_out: dict[int, str]
     timings: dict[str, float]
     index_bytes: int = 0
+    calibration: dict[str, Any] | None = None
+    """The book's low-confidence cuts (bookqa.answering.calibration.Calibration.to_json)."""
     built_at: str = ""
     format_version: int = FORMAT_VERSION
     bookqa_version: str = __version__
@@ -145,6 +149,14 @@ class Book:
     def pages(self) -> Pages:
         """Every page of the book, in order, with their printed labels (read from ``pages.jsonl`` when first asked for)."""
         return Pages(Page(**row) for row in read_jsonl(self.folder / PAGES))
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The book's low-confidence cuts, as measured when it was built."""
+        from bookqa.answering.calibration import Calibration
+
+        data = self.manifest.calibration
+        return Calibration.from_json(data) if data else None
 
     @property
     def book_id(self) -> str:

@@ -341,14 +341,17 @@ class Library:
         """The second build step (the build lock held): the passages' vectors, encoded where the vector cache lacks
         them (a shard per group, the manifest's ``vectors_done`` following), then ``vectors/`` renamed into the book
         folder and the manifest marked ready."""
+        from bookqa.answering.calibration import calibrate
         from bookqa.index.embedders import passage_token_counts
-        from bookqa.index.retriever import index_text
+        from bookqa.index.keyword_index import KeywordIndex
+        from bookqa.index.retriever import Retriever, index_text
         from bookqa.index.vector_cache import GROUP_BATCHES, VectorCache, encode_cached
         from bookqa.index.vector_index import VectorIndex
 
         started = time.perf_counter()
         folder = self.root / manifest.book_id
-        texts = [index_text(chunk_from_row(row)) for row in read_jsonl(folder / CHUNKS)]
+        chunks = [chunk_from_row(row) for row in read_jsonl(folder / CHUNKS)]
+        texts = [index_text(chunk) for chunk in chunks]
         group = self.settings.embedding_batch_size * GROUP_BATCHES
         written = [0]
 
@@ -369,16 +372,19 @@ class Library:
         )
         tmp = temporary_folder(folder, VECTORS)
         try:
-            VectorIndex.build(vectors).save(tmp)
+            index = VectorIndex.build(vectors)
+            index.save(tmp)
             shutil.rmtree(folder / VECTORS, ignore_errors=True)
             os.replace(tmp, folder / VECTORS)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        # Steps that need the finished vectors (a per-book calibration, say) belong here, before the manifest says
-        # the vectors are ready; what they find goes into the manifest below.
+        t0 = time.perf_counter()  # the book's own low-confidence cuts, before the manifest says the vectors are ready
+        calibration = calibrate(Retriever(chunks, index, KeywordIndex.load(folder / KEYWORD), embedder, self.settings))
+        calibrate_s = time.perf_counter() - t0
         vector_s = time.perf_counter() - started
-        timings = dict(manifest.timings, embed=round(encoded.seconds, 3), vectors=round(vector_s, 3))
+        timings = dict(manifest.timings, embed=round(encoded.seconds, 3), vectors=round(vector_s - calibrate_s, 3))
+        timings["calibrate"] = round(calibrate_s, 3)
         timings["total"] = round(timings.get("ready", 0.0) + vector_s, 3)
         manifest = dataclasses.replace(
             manifest,
@@ -388,6 +394,7 @@ class Library:
             embedding_backend=str(getattr(embedder, "backend", "custom")),
             encoded={"cached": encoded.cached, "encoded": encoded.encoded, "tokens": encoded.tokens},
             timings=timings,
+            calibration=calibration.to_json(),
             index_bytes=_folder_bytes(folder, exclude=SOURCE_PDF),
         )
         write_json(folder / MANIFEST, manifest.to_json())

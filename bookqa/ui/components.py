@@ -414,6 +414,44 @@ def change_library(change: Callable[[], object], done: str) -> None:
         st.rerun()
 
 
+def confidence_panel(book: Book, query: str, hits: Sequence[Hit]) -> None:
+    """Whether the chat would answer ``query`` from ``hits``, and the book's calibration as a chart: where its own
+    title questions and the off-topic questions score, the cut between them, and this query's best similarity."""
+    verdict = views.verdict(book, query, hits, resources.settings())
+    calibration = book.calibration
+    label = "The chat would say the book does not cover this" if verdict.low else "The chat would answer this"
+    with st.expander(f"{label} ({verdict.reason})", icon=":material/help:" if verdict.low else ":material/check_circle:"):
+        if calibration is None:
+            st.caption("This book has no low-confidence calibration (it was built by an older BookQA): rebuild it.")
+            return
+        language = {"zh": "Chinese", "en": "English"}
+        own, other = language[calibration.language], language["en" if calibration.language == "zh" else "zh"]
+        st.caption(
+            f"Calibrated on {calibration.questions[0]} questions made from the book's section titles and "
+            f"{calibration.questions[1]} off-topic questions in Chinese and English: {escape_markdown(calibration.note)}. "
+            + (f"Cut {calibration.same:.3f} for questions in {own}, {calibration.cross:.3f} in {other}."
+               if calibration.same is not None and calibration.cross is not None else "")
+        )
+        boxes = [
+            (f"in-book ({own})", calibration.in_book, SIGNAL_COLOURS["dense"]),
+            (f"off-topic ({own})", calibration.off_topic, "#6b7280"),
+            (f"off-topic ({other})", calibration.off_topic_cross, "#9ca3af"),
+        ]
+        traces = [
+            go.Box(name=name, orientation="h", lowerfence=[q[0]], q1=[q[1]], median=[q[2]], q3=[q[3]], upperfence=[q[4]],
+                   marker_color=colour, y=[name], hoverinfo="skip")
+            for name, q, colour in boxes if len(q) == 5
+        ]
+        shapes = [{"type": "line", "x0": cut, "x1": cut, "yref": "paper", "y0": 0, "y1": 1, "line": {"dash": dash, "color": PRIMARY}}
+                  for cut, dash in ((calibration.same, "solid"), (calibration.cross, "dot")) if cut is not None]
+        if verdict.top_dense is not None:
+            traces.append(go.Scatter(x=[verdict.top_dense], y=[boxes[0][0]], mode="markers", name="this query",
+                                     marker={"symbol": "diamond", "size": 12, "color": PRIMARY}))
+        layout = {"height": 220, "margin": dict(l=10, r=10, t=10, b=10), "showlegend": False, "shapes": shapes,
+                  "xaxis": {"title": {"text": "best dense similarity (solid: the cut, dotted: across languages)"}}}
+        st.plotly_chart(go.Figure(data=traces, layout=layout), config={"displayModeBar": False})
+
+
 def book_facts(book: Book) -> None:
     """The book at a glance: title, source, counts, what was left out of the index, passages per chapter."""
     manifest = book.manifest

@@ -14,6 +14,8 @@ from bookqa.library.book import Book, Manifest
 from bookqa.types import Chunk, Hit, Section, Signal, passage_chunk_ids
 
 if TYPE_CHECKING:  # retrieval (jieba, bm25s, FAISS) loads with the first search, not with the overview
+    from bookqa.answering.confidence import Confidence
+    from bookqa.config import Settings
     from bookqa.index.retriever import Scope
     from bookqa.index.tokenizer import Tokenizer
 
@@ -240,3 +242,13 @@ def _chapter_progress(progress: Sequence[Any], chapter: Section, outline: Sequen
 
 def _counts(pages_viewed: int, pages: int, tests: int, learned: int, cards: int, due: int, questions: int) -> str:
     return f"{pages_viewed}/{pages} pages · {tests} self-tests · {learned}/{cards} cards learned · {due} due · {questions} questions"
+
+
+def verdict(book: Book, query: str, hits: Sequence[Hit], settings: Settings) -> Confidence:
+    """What the chat's low-confidence rule makes of ``hits`` for ``query`` on ``book`` (its calibrated cuts, or the
+    setting that overrides them)."""
+    from bookqa.answering.confidence import assess
+    from bookqa.answering.turn import cuts
+
+    assert book.retriever is not None
+    return assess(book.retriever.read(query), hits, cuts(book.calibration, settings), book.retriever.mentions)

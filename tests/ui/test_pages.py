@@ -141,7 +141,8 @@ def test_the_inspector_shows_table_chart_text_and_page(app: AppTest) -> None:
     table = app.dataframe[0].value
     assert {"rank", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "page", "section"} <= set(table.columns)
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
-    assert len(app.get("plotly_chart")) == 1
+    assert len(app.get("plotly_chart")) == 2  # the scores by rank, the book's low-confidence calibration
+    assert any("The chat would" in e.proto.label for e in app.expander)
     assert any(":orange[" in m.value for m in app.markdown)
     assert len(app.get("image")) == 1
 
@@ -154,7 +155,7 @@ def test_the_inspector_compares_two_modes(app: AppTest) -> None:
     assert not app.exception
     assert len(app.dataframe) == 2
     assert texts(app.subheader)[:2] == ["hybrid", "keyword"]
-    assert len(app.get("plotly_chart")) == 2  # where each passage ranks in both modes, and the scores by rank
+    assert len(app.get("plotly_chart")) == 3  # where each passage ranks in both modes, the scores by rank, the calibration
 
 
 def page_picker(at: AppTest):

@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 from bookqa.answering.prompts import build_prompt
 from bookqa.config import BackendName, Settings
+from bookqa.index.embedders import Embedder
 from bookqa.index.query import Query
 from bookqa.types import Hit, Message, Pages
 
@@ -109,14 +110,16 @@ class Backend(ABC):
         history: Sequence[Message] = (),
         pages: Pages | None = None,
         standalone: Query | None = None,
+        embedder: Embedder | None = None,
         **overrides: float,
     ) -> Reply:
         """Stream an answer to ``question`` grounded in ``hits``, citing pages as ``[p.LABEL]``.
 
         ``hits``: the retrieved passages, best first. ``history``: earlier turns of the conversation, oldest
         first. ``pages``: the book's pages, for printed labels (a page it lacks is cited by its number).
-        ``standalone``: the question rewritten to stand alone, when it was a follow-up. ``overrides``: generation
-        settings for this reply (see :class:`Generation`).
+        ``standalone``: the question rewritten to stand alone, when it was a follow-up. ``embedder``: the book's,
+        for a backend that weighs sentences by meaning (the extractive one). ``overrides``: generation settings
+        for this reply (see :class:`Generation`).
         """
 
 
@@ -155,6 +158,7 @@ class ChatBackend(Backend):
         history: Sequence[Message] = (),
         pages: Pages | None = None,
         standalone: Query | None = None,
+        embedder: Embedder | None = None,
         **overrides: float,
     ) -> Reply:
         generation = self.generation.override(**overrides)

@@ -1,17 +1,18 @@
 """The extractive backend: no language model, an answer made of the book's own sentences.
 
-Sentences of the retrieved prose passages (cut by :func:`bookqa.text.split_sentences`, the chunker's own splitter) are
-scored by the question's key terms they contain (each term weighted
-by how rare it is among the candidate sentences, so "DenseNet" outweighs "模型"), with a bonus for the passage's
-rank and a discount for very short sentences. Left out: headings, the exercises that end a section, sentences that
-only lead into a formula, list or listing with a colon, and in a Chinese passage the lines without Chinese (code
-merged into the passage, formulas) and the sentences a formula cuts off. Each matching passage gives its best
-sentence first, so the answer shows every source that has something to say; the rest of the budget goes by score.
-The sentences are shown grouped by section, best section first, in reading order within it, each followed by its
-page citation ``[p.LABEL]``, under a note that no language model was used. The answer is Markdown; the book's text
-in it is escaped, so it shows as printed.
-When no sentence shares a term with the question, the opening sentences of the best passages are shown.
-"""
+Sentences of the retrieved passages (cut by :func:`bookqa.text.split_sentences`, the chunker's own splitter) are
+scored by what answers the question: mostly by their closeness in meaning to it (the book's embedder, scaled over
+the candidates), partly by the question's key terms they contain (each weighted by how rare it is among the
+candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence that gives a reason when the question asks
+why; then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
+exercises that end a section, sentences that only lead into a formula, list or listing with a colon, and in a
+Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
+Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints.
+The sentences are taken by score, at most a few per passage, shown grouped by section, best section first, in
+reading order within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was
+used. The answer is Markdown; the book's text in it is escaped, so it shows as printed.
+When no sentence shares a term with the question (and there is no embedder), the opening sentences of the best
+passages are shown."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from bookqa.answering.backends.base import Backend, Reply
 from bookqa.config import BackendName
+from bookqa.index.embedders import QUERY, Embedder
 from bookqa.index.query import Query
 from bookqa.text import escape_inline_markdown, has_han, language_of, split_sentences
 from bookqa.types import ChunkKind, Hit, Language, Message, Pages
@@ -38,11 +42,29 @@ MAX_SENTENCE_CHARS = 300
 """Sentences shorter than this are skipped (headings, fragments); longer ones are cut with "…"."""
 FOCUS_WEIGHT = 2.0
 """How much more a follow-up's own terms weigh than those its rewrite carried in from earlier turns."""
+MEANING_SHARE = 0.7
+"""How much of a sentence's score its closeness in meaning to the question makes (the rest: the question's terms)."""
+MEANING_HITS = 2
+"""Only the sentences of the best few passages are weighed by meaning (each answer embeds its candidates; the rest,
+where the evidence is rarely found, go by terms)."""
+REASON_BONUS = 0.25
+"""What a sentence that gives a reason (because, 因为, so that, 为了 …) adds to its score for a "why" question."""
+_WHY = re.compile(r"\bwhy\b|为什么|为何|为啥|何以|原因", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(?:because|since|so that|in order to|therefore|thus|hence|otherwise|the reason|this means|which means|due to)\b"
+    r"|因为|由于|所以|因此|为了|以便|以免|否则|导致|原因|从而|使得",
+    re.IGNORECASE,
+)
+"""Words that give a reason or a purpose: the answer to a "why" question says why."""
 FULL_SENTENCE_CHARS = 30
 """Sentences shorter than this score in proportion to their length: a short one that names the topic ("我们来构造
 DenseNet模型。") mostly leads into what follows rather than saying something about it."""
 
 _SPACE = re.compile(r"\s+")
+_CODE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_IDENTIFIER = re.compile(r"_|\.")
+"""What marks a word as an identifier (besides a call's parenthesis): an underscore or a dotted name."""
 _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
 """A numbered heading line ("4.8.1 梯度消失和梯度爆炸"): not a sentence worth quoting."""
 EXERCISES = frozenset({"练习", "习题", "Exercises"})
@@ -54,13 +76,15 @@ _SENTENCE_ENDS = tuple("。！？；.!?;”」）)")
 @dataclass(frozen=True)
 class Quote:
     """A sentence quoted from ``hit``: its ``position`` among the hit's sentences, its ``text``, the physical
-    ``page`` it is printed on, and its relevance ``score`` (0 when it shares no term with the question)."""
+    ``page`` it is printed on, and its relevance ``score`` (0 when it shares no term with the question); ``code``:
+    a line of a listing (or of code printed among a Chinese passage's sentences)."""
 
     hit: Hit
     position: int
     text: str
     page: int
     score: float = 0.0
+    code: bool = False
 
 
 class ExtractiveBackend(Backend):
@@ -91,35 +115,42 @@ class ExtractiveBackend(Backend):
         history: Sequence[Message] = (),
         pages: Pages | None = None,
         standalone: Query | None = None,
+        embedder: Embedder | None = None,
         **overrides: float,
     ) -> Reply:
         """See :meth:`Backend.answer`; ``history`` and ``overrides`` do not apply here, and ``standalone``
         (when given) is what the sentences are scored against, the question's own terms counting double."""
         focus = question if standalone else None
         pages = pages if pages is not None else Pages(())
-        return Reply(self._lines(standalone or question, hits, pages, question.language, focus))
+        return Reply(self._lines(standalone or question, hits, pages, question.language, focus, embedder))
 
-    def select(self, query: Query, hits: Sequence[Hit], pages: Pages | None = None, focus: Query | None = None) -> list[Quote]:
+    def select(
+        self,
+        query: Query,
+        hits: Sequence[Hit],
+        pages: Pages | None = None,
+        focus: Query | None = None,
+        embedder: Embedder | None = None,
+    ) -> list[Quote]:
         """The sentences chosen for ``query`` from ``hits`` (best first), in the order they are shown.
 
         ``pages``: the book's pages, to find the page each sentence is printed on. ``focus``: the follow-up
         question that ``query`` was rewritten from; its own terms weigh ``FOCUS_WEIGHT`` times as much as those
-        carried from earlier turns ("过渡层" over "DenseNet" in "它的过渡层是做什么的？").
+        carried from earlier turns ("过渡层" over "DenseNet" in "它的过渡层是做什么的？"). ``embedder``: the book's,
+        to weigh each sentence by its meaning's closeness to the question (without it, by terms alone).
         """
         pages = pages if pages is not None else Pages(())
         spanned = {n for hit in hits for n in range(hit.chunk.page_start, hit.chunk.page_end + 1)}
         flat = {n: _SPACE.sub("", page.text) for n in spanned if (page := pages.get(n)) is not None}
-        candidates = [c for hit in hits for c in self._sentences(hit, flat)]
+        named = _code_names(focus or query)
+        candidates = [c for hit in hits for c in self._sentences(hit, flat, named)]
         if not candidates:
             return []
-        scores = self._scores(query, focus, candidates)
+        scores = self._scores(query, focus, candidates, embedder)
         scored = [dataclasses.replace(c, score=score) for c, score in zip(candidates, scores)]
         matched = [c for c in scored if c.score > 0]
-        if matched:  # each passage's best sentence first (best passage first), then the rest by score
-            by_score = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
-            firsts = list({c.hit.chunk.id: c for c in reversed(by_score)}.values())
-            taken = {id(c) for c in firsts}
-            ranked = sorted(firsts, key=lambda c: c.hit.rank) + [c for c in by_score if id(c) not in taken]
+        if matched:  # by score: the best passage may give several sentences before a weaker one gives any
+            ranked = sorted(matched, key=lambda c: (-c.score, c.hit.rank, c.position))
         else:  # nothing shares a term: the opening sentences of the best passages
             ranked = sorted(scored, key=lambda c: (c.hit.rank, c.position))
         chosen: list[Quote] = []
@@ -142,10 +173,11 @@ class ExtractiveBackend(Backend):
             chosen, key=lambda c: (best_of_section[c.hit.chunk.section_path], c.page, c.hit.rank, c.position)
         )
 
-    def _scores(self, query: Query, focus: Query | None, candidates: Sequence[Quote]) -> list[float]:
-        """Each candidate's relevance: the weights of the query's terms it holds (rarer terms weigh more, the
-        ``focus`` question's own ones ``FOCUS_WEIGHT`` times more), times the passage's rank bonus and the
-        short-sentence discount; 0 when it holds none."""
+    def _scores(self, query: Query, focus: Query | None, candidates: Sequence[Quote], embedder: Embedder | None) -> list[float]:
+        """Each candidate's relevance (see the module docstring), times the passage's rank bonus and the
+        short-sentence discount. By terms: the weights of the query's terms it holds (rarer terms weigh more, the
+        ``focus`` question's own ones ``FOCUS_WEIGHT`` times more), scaled by the best candidate's; 0 for a sentence
+        that holds none when there is no embedder."""
         lowered = [c.text.lower() for c in candidates]
         found_in = {term: sum(term in text for text in lowered) for term in query.terms}
         own = set(focus.terms) if focus else set()
@@ -154,47 +186,92 @@ class ExtractiveBackend(Backend):
             for term, n in found_in.items()
             if n
         }
+        by_terms = np.array([sum(w for term, w in weight.items() if term in text) for text in lowered])
+        relevance = by_terms / by_terms.max() if by_terms.max() > 0 else by_terms
+        weighed = [i for i, c in enumerate(candidates) if c.hit.rank <= MEANING_HITS]
+        if embedder is not None and weighed:
+            closeness = np.zeros(len(candidates))
+            closeness[weighed] = _closeness(query, focus, [candidates[i] for i in weighed], embedder)
+            relevance = (1 - MEANING_SHARE) * relevance + MEANING_SHARE * closeness
+        if _WHY.search(query.text) or (focus is not None and _WHY.search(focus.text)):
+            relevance = relevance + REASON_BONUS * np.array([bool(_REASON.search(c.text)) for c in candidates]) * (relevance > 0)
         return [
-            sum(w for term, w in weight.items() if term in text)
-            * (1 + 1 / (c.hit.rank + 1))
-            * min(1.0, len(text) / FULL_SENTENCE_CHARS)
-            for c, text in zip(candidates, lowered)
+            float(score) * (1 + 1 / (c.hit.rank + 1)) * min(1.0, len(c.text) / FULL_SENTENCE_CHARS)
+            for c, score in zip(candidates, relevance)
         ]
 
-    def _lines(self, query: Query, hits: Sequence[Hit], pages: Pages, language: Language, focus: Query | None) -> Iterator[str]:
+    def _lines(
+        self, query: Query, hits: Sequence[Hit], pages: Pages, language: Language, focus: Query | None, embedder: Embedder | None
+    ) -> Iterator[str]:
         yield NOTE[language] + "\n"
         gap = "" if language == ZH else " "  # Chinese puts no space before a citation
         section: tuple[str, ...] | None = None
-        for c in self.select(query, hits, pages, focus):
+        for c in self.select(query, hits, pages, focus, embedder):
             if c.hit.chunk.section_path != section:
                 section = c.hit.chunk.section_path
                 title = section[-1] if section else ("（未分节）" if language == ZH else "(no section)")
                 yield f"\n**{escape_inline_markdown(title)}**\n"
-            yield f"- {escape_inline_markdown(c.text)}{gap}[p.{pages.label(c.page)}]\n"
+            yield f"- {_code_span(c.text) if c.code else escape_inline_markdown(c.text)}{gap}[p.{pages.label(c.page)}]\n"
 
-    def _sentences(self, hit: Hit, flat_pages: dict[int, str]) -> list[Quote]:
-        """The usable sentences of a prose hit, each with the physical page it is printed on."""
+    def _sentences(self, hit: Hit, flat_pages: dict[int, str], named: frozenset[str]) -> list[Quote]:
+        """The usable sentences of a hit, each with the physical page it is printed on. A listing, and the code lines
+        among a Chinese passage's sentences, count only where the question ``named`` a word they print."""
         chunk = hit.chunk
-        if chunk.kind != ChunkKind.PROSE:
+        if chunk.kind not in (ChunkKind.PROSE, ChunkKind.CODE):  # formulas are never quoted
             return []
+        about_code = bool(named & set(_NAME.findall(chunk.text.lower())))
+        if chunk.kind == ChunkKind.CODE:
+            if not about_code:
+                return []
+            lines = [(i, line.strip()) for i, line in enumerate(chunk.text.splitlines())]
+            return [
+                Quote(hit, i, line, _page_of(line, hit, flat_pages), code=True)
+                for i, line in lines
+                if len(line) >= MIN_SENTENCE_CHARS and not line.startswith("#")
+            ]
         out = []
         sentences = split_sentences(chunk.text)
         chinese = language_of(chunk.text) == ZH
         for position, sentence in enumerate(sentences):
             if sentence in EXERCISES:
                 break
+            code = chinese and about_code and not has_han(sentence)
             if (
                 len(sentence) < MIN_SENTENCE_CHARS
                 or _HEADING.match(sentence)
                 or sentence in chunk.section_path
                 or sentence.endswith(_LEAD_IN)
-                or (chinese and _is_cut_off(sentence, sentences[position + 1 : position + 2]))
+                or (chinese and not code and _is_cut_off(sentence, sentences[position + 1 : position + 2]))
             ):
                 continue
             sentence = sentence.lstrip("•·‧ ")  # a summary's bullet: the answer makes its own list
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
-            out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages)))
+            out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages), code=code))
         return out
+
+
+def _code_names(query: Query) -> frozenset[str]:
+    """The words of ``query`` spelt like identifiers (``y_hat``, ``X.mean``, ``len()``), lower case and split at
+    their dots: a question that names one asks about the code that prints it."""
+    words = [w for w in _CODE_WORD.findall(query.text) if _IDENTIFIER.search(w) or f"{w}(" in query.text]
+    return frozenset(part for w in words for part in w.lower().split(".") if len(part) > 1)
+
+
+def _closeness(query: Query, focus: Query | None, candidates: Sequence[Quote], embedder: Embedder) -> np.ndarray:
+    """Each candidate's cosine similarity to the question (to the follow-up itself as much as to its rewrite),
+    scaled to [0, 1] over the candidates. Sentences are embedded as queries too: e5's form for comparing texts of
+    one kind, and the query encoder is the one a chat has loaded (ONNX Runtime, no torch)."""
+    questions = [query.text] + ([focus.text] if focus is not None else [])
+    asked = embedder.embed(questions, kind=QUERY).mean(axis=0)
+    similarity = embedder.embed([c.text for c in candidates], kind=QUERY) @ asked
+    low, high = float(similarity.min()), float(similarity.max())
+    return (similarity - low) / (high - low) if high > low else np.ones(len(candidates))
+
+
+def _code_span(line: str) -> str:
+    """``line`` as Markdown inline code (fenced with more backticks than it holds in a row)."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
+    return f"{fence} {line} {fence}" if "`" in line else f"{fence}{line}{fence}"
 
 
 def _is_cut_off(sentence: str, following: Sequence[str]) -> bool:
