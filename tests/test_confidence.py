@@ -63,6 +63,14 @@ def test_an_english_question_on_chinese_passages_gets_the_cross_lingual_margin()
     assert same_language.low  # English question, English passage: the full threshold
 
 
+def test_formula_and_code_passages_do_not_make_chinese_passages_english() -> None:
+    symbols = "L(w, b) = 1 n n X i=1 l(i)(w, b) ∂L ∂w = X⊤(Xw − y) ŷ = softmax(o) where o = Wx + b exp(oj) sum k exp(ok) "
+    formula = chunk("00040", symbols * 5, 80, 80, DENSENET_CHUNK.section_path, kind="formula")  # more Latin words than Han
+    hits = [hit(formula, 1, dense=0.82), hit(DENSENET_CHUNK, 2, dense=0.81)]
+    verdict = assess(query("Why are the inputs concatenated along the channels?"), hits, CUTS)
+    assert not verdict.low and verdict.reason == "cross-lingual dense similarity 0.820 >= 0.790"
+
+
 def test_keyword_mode_is_judged_by_keyword_coverage() -> None:
     supported = assess(query("稠密块和过渡层"), [hit(DENSENET_CHUNK, 1, keyword=4.0)], CUTS)
     partly = assess(query("稠密块和过渡层的本质区别与联系"), [hit(DENSENET_CHUNK, 1, keyword=4.0)], CUTS)

@@ -115,8 +115,8 @@ def _names(name: str, text: str) -> bool:
 
 
 def _language_of_passages(hits: Sequence[Hit]) -> Language:
-    """The language of the hits' prose (code passages, all Latin letters, say nothing about it)."""
-    prose = [hit.chunk.text for hit in hits if hit.chunk.kind != ChunkKind.CODE] or [hit.chunk.text for hit in hits]
+    """The language of the hits' prose (code and formula passages, mostly Latin letters, say nothing about it)."""
+    prose = [hit.chunk.text for hit in hits if hit.chunk.kind == ChunkKind.PROSE] or [hit.chunk.text for hit in hits]
     return language_of("\n".join(prose))
 
 
