@@ -7,6 +7,7 @@ from answer_helpers import DENSENET_CHUNK, GRADIENT_CHUNK, RESNET_CHUNK, chunk, 
 
 from bookqa.answering.calibration import Calibration
 from bookqa.answering.confidence import assess
+from bookqa.types import Language
 
 CUTS = Calibration.fixed(0.88, shift=0.09)
 
@@ -69,6 +70,15 @@ def test_formula_and_code_passages_do_not_make_chinese_passages_english() -> Non
     hits = [hit(formula, 1, dense=0.82), hit(DENSENET_CHUNK, 2, dense=0.81)]
     verdict = assess(query("Why are the inputs concatenated along the channels?"), hits, CUTS)
     assert not verdict.low and verdict.reason == "cross-lingual dense similarity 0.820 >= 0.790"
+
+
+def test_a_question_in_the_books_language_takes_the_books_cut_whatever_language_the_hits_are_in() -> None:
+    book = Calibration(Language.ZH, 0.88, 0.79, 0.09, (), (), (), (0, 0), "calibrated")
+    english_hits = [hit(GRADIENT_CHUNK, 1, dense=0.84)]  # an everyday question whose nearest passages are English
+    verdict = assess(query("乒乓球发球有哪些规则？"), english_hits, book)
+    assert verdict.low and verdict.reason == "dense similarity 0.840 < 0.880"
+    across = assess(query("What are the rules for serving in table tennis?"), english_hits, book)
+    assert not across.low and across.reason == "cross-lingual dense similarity 0.840 >= 0.790"
 
 
 def test_keyword_mode_is_judged_by_keyword_coverage() -> None:

@@ -60,7 +60,7 @@ class Calibration:
     ``questions``: how many title questions and off-topic pairs were scored. ``note``: one line on the outcome.
     """
 
-    language: Language
+    language: Language | None
     same: float | None
     cross: float | None
     shift: float
@@ -71,8 +71,9 @@ class Calibration:
     note: str
 
     def cut(self, question: Language, passages: Language) -> float | None:
-        """The cut for a question in ``question``'s language against passages in ``passages``'."""
-        return self.same if question == passages else self.cross
+        """The cut for a question in ``question``'s language: the same-language one when that is the book's (as
+        calibrated; for cuts set outright, the language of the passages retrieved, ``passages``)."""
+        return self.same if question == (self.language or passages) else self.cross
 
     def overridden(self, threshold: float) -> "Calibration":
         """These cuts with the same-language one set to ``threshold`` (a setting), the other lowered by ``shift``."""
@@ -80,13 +81,13 @@ class Calibration:
 
     def to_json(self) -> dict[str, Any]:
         """The calibration as JSON-ready values (what the manifest stores)."""
-        return {name: list(value) if isinstance(value, tuple) else str(value) if name == "language" else value
+        return {name: list(value) if isinstance(value, tuple) else str(value) if name == "language" and value else value
                 for name, value in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Calibration":
         values = dict(data)
-        values["language"] = Language(values["language"])
+        values["language"] = Language(values["language"]) if values["language"] else None
         for name in ("in_book", "off_topic", "off_topic_cross", "questions"):
             values[name] = tuple(values[name])
         return cls(**values)
@@ -94,7 +95,7 @@ class Calibration:
     @classmethod
     def fixed(cls, threshold: float, shift: float) -> "Calibration":
         """Cuts given outright (a setting, for a retriever without a book): ``threshold`` and ``threshold - shift``."""
-        return cls(Language.ZH, threshold, threshold - shift, shift, (), (), (), (0, 0), f"set to {threshold:g}")
+        return cls(None, threshold, threshold - shift, shift, (), (), (), (0, 0), f"set to {threshold:g}")
 
 
 def title_questions(chunks: Sequence[Chunk], language: Language, limit: int = MAX_TITLES) -> list[str]:

@@ -88,9 +88,10 @@ def assess(
         if titled:
             return Confidence(False, top_dense, coverage, f"the book has a section on {', '.join(titled)}")
     if top_dense is not None:
-        cross = question.language != _language_of_passages(first)
-        kind = "cross-lingual dense similarity" if cross else "dense similarity"
-        limit = cuts.cut(question.language, _language_of_passages(first)) if cuts is not None else None
+        passages = _language_of_passages(first)
+        book = cuts.language if cuts is not None and cuts.language is not None else passages
+        kind = "cross-lingual dense similarity" if question.language != book else "dense similarity"
+        limit = cuts.cut(question.language, passages) if cuts is not None else None
         if limit is None:
             why = cuts.note if cuts is not None else "the book has no calibrated cut"
             return Confidence(False, top_dense, coverage, f"{kind} {top_dense:.3f}, not judged ({why})")
