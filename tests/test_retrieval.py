@@ -327,3 +327,21 @@ def test_mentions_counts_the_chunks_that_use_a_word(retriever):
 def test_a_passage_id_names_its_chunks_and_reads_back():
     assert passage_id(["b:00004", "b:00005"]) == "b:00004+00005" and passage_id(["b:00004"]) == "b:00004"
     assert passage_chunk_ids("b:00004+00005") == ["b:00004", "b:00005"] and passage_chunk_ids("nonsense") == []
+
+
+def test_front_and_back_matter_is_searched_only_where_the_question_names_its_title(embedder):
+    def unnumbered(n: int, text: str, page: int, path: tuple[str, ...]) -> Chunk:
+        return Chunk(id=f"m:{n:05d}", book_id="m", text=text, page_start=page, page_end=page, section_path=path, section_number=None)
+
+    chunks = [
+        unnumbered(0, "Thanks to Alice Dropout, Bob Hidden and Carol Units, who read early drafts.", 3, ("Preface", "Acknowledgments")),
+        Chunk(id="m:00001", book_id="m", text=CHUNKS[1].text, page_start=10, page_end=10, section_path=CHUNKS[1].section_path, section_number="4.6"),
+        Chunk(id="m:00002", book_id="m", text=CHUNKS[9].text, page_start=20, page_end=20, section_path=CHUNKS[9].section_path, section_number="10.7"),
+        unnumbered(3, "Dropout, hidden units: see the glossary of terms at the end of the book.", 30, ("Afterword",)),
+    ]
+    retriever = Retriever(chunks, *build_indexes(chunks, embedder), embedder, Settings(top_k=4, candidates=4))
+    for mode in ("hybrid", "dense", "keyword"):
+        assert {hit.chunk.id for hit in retriever.search("dropout hidden units", mode=mode)} <= {"m:00001", "m:00002"}
+    assert "m:00000" in ids(retriever.search("who is in the acknowledgments", mode="keyword"))
+    assert "m:00000" in ids(retriever.search("acknowledgments", mode="hybrid"))
+    assert ids(retriever.search("Alice Dropout", scope=Scope(pages=(3, 3)))) == ["m:00000"]  # asked for by its page

@@ -4,7 +4,9 @@ Each signal returns ``settings.candidates`` chunks (filters are applied inside b
 them with the section-title match, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
 has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
 about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
-(:mod:`bookqa.index.glossary`). Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
+(:mod:`bookqa.index.glossary`). A whole-book search reaches the book's front and back matter (unnumbered sections
+before its first numbered one or after its last: a preface, acknowledgments, a contributor list) only where the
+question matches their titles: they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
 so the top ``k`` shows ``k`` distinct passages.
 """
@@ -177,6 +179,7 @@ class Retriever:
         self._page_start = np.array([chunk.page_start for chunk in self.chunks])
         self._page_end = np.array([chunk.page_end for chunk in self.chunks])
         self._sections = np.array([chunk.section_number or "" for chunk in self.chunks], dtype=np.str_)
+        self._matter = _matter(self._sections)
         self._continues = [  # _continues[i]: chunk i + 1 follows chunk i in the same section
             a.book_id == b.book_id and a.section_path == b.section_path for a, b in zip(self.chunks, self.chunks[1:])
         ]
@@ -273,11 +276,14 @@ class Retriever:
         allowed = self._allowed(scope)
         if not text or (allowed is not None and not allowed.any()):
             return []
+        titled = self._titles.scores(text)
+        if allowed is None and self._matter.any():  # the book's front and back matter only where its title is asked for
+            allowed = ~self._matter | (titled > 0)
         expanded = self.expand(text)
         signals = self._signals(expanded, mode, max(self._settings.candidates, k), allowed)
         primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
         fusion = self._fusion if primary == Signal.FUSED else None
-        titles = self._titles.scores(text) if primary == Signal.FUSED else None
+        titles = titled if primary == Signal.FUSED else None
         coverage = self._keyword_index.coverage(expanded) if primary == Signal.FUSED else 1.0
         breakdown = score_breakdown(signals, fusion, titles, coverage)
         order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
@@ -343,6 +349,17 @@ class Retriever:
             best = min(options, key=place.__getitem__)
             first, last = min(first, best), max(last, best)
         return list(range(first, last + 1))
+
+
+def _matter(sections: np.ndarray) -> np.ndarray:
+    """Which chunks are front or back matter: those of unnumbered sections before the book's first numbered chunk
+    or after its last (a preface, its acknowledgments, a contributor list); none in a book that numbers nothing."""
+    numbered = np.flatnonzero(sections != "")
+    matter = np.zeros(len(sections), dtype=bool)
+    if len(numbered):
+        matter[: numbered[0]] = True
+        matter[numbered[-1] + 1 :] = True
+    return matter & (sections == "")
 
 
 def flat_phrase(text: str) -> str:
