@@ -45,10 +45,11 @@ from bookqa.reading.layout import PageLayout, read_layout
 from bookqa.reading.ocr import DETECTION_SIDE, RapidRecogniser, plan_ocr, read_page, recognise_pages
 from bookqa.reading.ocr_layout import ocr_layout, settle_sizes
 
-BOOKS_DIR = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "books", Path("/work/shared/books"))
-                  if p.is_dir()), Path("../shared/books"))
+BOOKS_DIR = next((p for p in (Path(__file__).resolve().parents[i] / "shared" / "books" for i in (2, 3)) if p.is_dir()),
+                 Path("../shared/books"))
+"""The shared books beside the checkout (or beside the folder of worktrees)."""
 QUESTIONS = Path(__file__).resolve().parent / "questions"
-WORK = Path("/work/benchdata/issue-12")
+WORK = Path(tempfile.gettempdir()) / "bookqa-bench-ocr"
 ROTATED = 0.6
 """Degrees every third scanned page is turned by."""
 PAGES_OF_A_BIG_SCAN = 700

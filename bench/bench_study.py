@@ -1,7 +1,7 @@
 """Study benchmark on real books: every numbered section of the numbered chapters gets a study sheet and self-tests
 (extractive, no language model), and the figures the issue asks for are printed per book.
 
-    .venv/bin/python -m bench.bench_study --data-dir /work/benchdata/issue-11 [--pdf BOOK.pdf ...] [--seeds 3]
+    .venv/bin/python -m bench.bench_study --data-dir DIR [--pdf BOOK.pdf ...] [--seeds 3]
         [--sample 30 --sample-out items.json]
 
 The books are indexed into ``--data-dir`` on first use (the real embedded model; minutes) and reused. Figures:

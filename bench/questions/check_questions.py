@@ -77,6 +77,10 @@ class Book:
     sections: dict[str, dict] = field(default_factory=dict)
 
 
+SHARED = next((p for p in (Path(__file__).resolve().parents[i] / "shared" for i in (3, 4)) if p.is_dir()), Path("../shared"))
+"""The shared books and dev questions beside the checkout (or beside the folder of worktrees)."""
+
+
 def norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
@@ -351,8 +355,8 @@ def summary(name: str, rows: list[dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--books", type=Path, default=Path("/work/shared/books"))
-    ap.add_argument("--dev", type=Path, default=Path("/work/shared/eval"))
+    ap.add_argument("--books", type=Path, default=SHARED / "books")
+    ap.add_argument("--dev", type=Path, default=SHARED / "eval")
     ap.add_argument("--dir", type=Path, default=HERE, help="folder with the question files")
     args = ap.parse_args()
 
