@@ -107,10 +107,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def quotes_evidence(text: str, question: Question) -> bool | None:
     """For a question with evidence strings: whether the answer's text holds one (compared as evaluation does,
-    the answer's Markdown escapes removed); None without evidence."""
+    the answer's Markdown escapes and inline-code marks removed); None without evidence."""
     if not question.evidence:
         return None
-    flat = squash(text.replace("\\", ""))
+    flat = squash(text.replace("\\", "").replace("`", ""))
     return any(squash(e) in flat for e in question.evidence)
 
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from bench.bench_answers import quotes_evidence
 from bookqa.answering.backends.extractive import ExtractiveBackend
-from bookqa.answering.confidence import assess
-from bookqa.answering.turn import cuts
+from bookqa.answering.turn import judge
 from bookqa.config import Settings
-from bookqa.evaluation.metrics import Question, evaluate, load_questions, retrieval_query, squash
+from bookqa.evaluation.metrics import Question, evaluate, load_questions, retrieval_query
 from bookqa.library.book import Book
 from bookqa.library.store import Library
+from bookqa.text import language_of
 from bookqa.types import Language
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -75,19 +76,21 @@ def book_row(book: Book, books: BookSet, settings: Settings) -> dict[str, Any]:
     evidence_figures = evaluate(evidence, lambda q: hits_of[q.id], k=5).figures()
     matter = sum(h.chunk.section_number is None for hits in hits_of.values() for h in hits[:5])
 
-    limits = cuts(book.calibration, settings)
-    in_book = sum(_flagged(retriever, limits, retrieval_query(q, retriever), hits_of[q.id][:settings.top_k]) for q in sections + evidence)
+    def flagged(text: str, hits) -> bool:  # the turn would answer "the book does not seem to cover this"
+        return judge(retriever.read(text), hits, retriever, book.calibration, settings).low
+
+    in_book = sum(flagged(retrieval_query(q, retriever), hits_of[q.id][:settings.top_k]) for q in sections + evidence)
     language = book.calibration.language if book.calibration is not None else Language.EN
-    off = [q for q in load_questions(OFF_TOPIC)]
-    off_flagged = {q.id: _flagged(retriever, limits, q.query, retriever.search(q.query, k=settings.top_k)) for q in off}
-    same = [q for q in off if _language(q) == language]
-    cross = [q for q in off if _language(q) != language]
+    off = load_questions(OFF_TOPIC)
+    off_flagged = {q.id: flagged(q.query, retriever.search(q.query, k=settings.top_k)) for q in off}
+    same = [q for q in off if language_of(q.query) == language]
+    cross = [q for q in off if language_of(q.query) != language]
 
     follow_ups = [q for q in sections + evidence if q.history]
     follow_report = evaluate(follow_ups, lambda q: hits_of[q.id], k=5)
     retrieved = sum(r.first_relevant is not None and r.first_relevant <= 5 for r in follow_report.results)
     rewritten = sum(retrieval_query(q, retriever) != q.query for q in follow_ups)
-    refused = sum(_flagged(retriever, limits, retrieval_query(q, retriever), hits_of[q.id][:settings.top_k]) for q in follow_ups)
+    refused = sum(flagged(retrieval_query(q, retriever), hits_of[q.id][:settings.top_k]) for q in follow_ups)
     quoted, by_terms_s, by_meaning_s = _quotes(book, evidence, hits_of, settings.top_k)
     return {
         "hit@5": section_figures["hit@5"],
@@ -105,17 +108,6 @@ def book_row(book: Book, books: BookSet, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _language(question: Question) -> Language:
-    from bookqa.text import language_of
-
-    return language_of(question.query)
-
-
-def _flagged(retriever, limits, text: str, hits) -> bool:
-    """Whether the turn would answer "the book does not seem to cover this" (as :func:`bookqa.answering.turn.ask`)."""
-    return assess(retriever.read(text), hits, limits, retriever.mentions).low
-
-
 def _quotes(book: Book, evidence: Sequence[Question], hits_of: dict, k: int) -> tuple[int, list[float], list[float]]:
     """Evidence questions whose extractive answer (as the chat shows it: the embedder weighing sentences) quotes the
     evidence, and the seconds per answer without and with the embedder."""
@@ -129,8 +121,7 @@ def _quotes(book: Book, evidence: Sequence[Question], hits_of: dict, k: int) -> 
         started = time.perf_counter()
         text = backend.answer(query, hits, pages=book.pages, embedder=retriever.embedder).text()
         by_meaning.append(time.perf_counter() - started)
-        flat = squash(text.replace("\\", "").replace("`", ""))
-        quoted += any(squash(e) in flat for e in q.evidence)
+        quoted += bool(quotes_evidence(text, q))
     return quoted, by_terms, by_meaning
 
 

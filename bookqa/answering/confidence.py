@@ -89,7 +89,7 @@ def assess(
             return Confidence(False, top_dense, coverage, f"the book has a section on {', '.join(titled)}")
     if top_dense is not None:
         passages = _language_of_passages(first)
-        book = cuts.language if cuts is not None and cuts.language is not None else passages
+        book = cuts.reference(passages) if cuts is not None else passages
         kind = "cross-lingual dense similarity" if question.language != book else "dense similarity"
         limit = cuts.cut(question.language, passages) if cuts is not None else None
         if limit is None:

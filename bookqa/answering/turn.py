@@ -178,7 +178,7 @@ def ask(
     hits = retriever.search(searched_for, k=settings.top_k, mode=settings.retrieval_mode, scope=scope)
     timings["retrieval"] = time.perf_counter() - searched
 
-    confidence = assess(searched_for, hits, cuts(calibration, settings), retriever.mentions)
+    confidence = judge(searched_for, hits, retriever, calibration, settings)
     log.info("Confidence for %r: %s (%s).", searched_for.text, "low" if confidence.low else "ok", confidence.reason)
     book_pages = Pages.of(pages)
     if confidence.low:
@@ -186,6 +186,13 @@ def ask(
     else:
         reply = backend.answer(query, hits, kept, pages=book_pages, standalone=standalone, embedder=retriever.embedder)
     return Turn(query, rewritten, hits, confidence, reply, backend, book_pages, timings, started)
+
+
+def judge(
+    query: Query, hits: Sequence[Hit], retriever: Searcher, calibration: Calibration | None, settings: Settings
+) -> Confidence:
+    """Whether ``hits`` support an answer to ``query``: the low-confidence rule with the book's cuts (:func:`cuts`)."""
+    return assess(query, hits, cuts(calibration, settings), retriever.mentions)
 
 
 def cuts(calibration: Calibration | None, settings: Settings) -> Calibration | None:

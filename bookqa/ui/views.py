@@ -247,8 +247,7 @@ def _counts(pages_viewed: int, pages: int, tests: int, learned: int, cards: int,
 def verdict(book: Book, query: str, hits: Sequence[Hit], settings: Settings) -> Confidence:
     """What the chat's low-confidence rule makes of ``hits`` for ``query`` on ``book`` (its calibrated cuts, or the
     setting that overrides them)."""
-    from bookqa.answering.confidence import assess
-    from bookqa.answering.turn import cuts
+    from bookqa.answering.turn import judge
 
     assert book.retriever is not None
-    return assess(book.retriever.read(query), hits, cuts(book.calibration, settings), book.retriever.mentions)
+    return judge(book.retriever.read(query), hits, book.retriever, book.calibration, settings)
