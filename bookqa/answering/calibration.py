@@ -14,6 +14,7 @@ distributions overlap, the book cannot be calibrated: nothing is flagged by simi
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,7 +22,6 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from bookqa.reading.numbering import split_number
 from bookqa.text import language_of
 from bookqa.types import Chunk, ChunkKind, Language
 
@@ -38,6 +38,9 @@ OFF_TOPIC_QUANTILE = 0.90
 """The cut lies between these two: most in-book questions above it, most off-topic ones below."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """What a calibration keeps of each distribution (for the inspector's chart)."""
+
+_NUMBER = re.compile(r"^\s*(?:[A-Z]|\d+)(?:\.\d+)*\.?\s+")
+"""A section path's number ("7.7 ", "A.1 ", and an appendix's bare letter "A ", which split_number leaves)."""
 
 
 class Scorer(Protocol):
@@ -106,7 +109,7 @@ def title_questions(chunks: Sequence[Chunk], language: Language, limit: int = MA
     sections: dict[str, set[tuple[str, ...]]] = {}  # title -> the sections that bear it, in book order
     for chunk in chunks:
         if chunk.section_path:
-            sections.setdefault(split_number(chunk.section_path[-1])[1], set()).add(chunk.section_path)
+            sections.setdefault(_NUMBER.sub("", chunk.section_path[-1]).strip(), set()).add(chunk.section_path)
     distinct = [title for title, paths in sections.items() if title and len(paths) == 1]
     step = max(1.0, len(distinct) / limit)
     chosen = [distinct[int(i * step)] for i in range(min(limit, len(distinct)))]
