@@ -47,6 +47,16 @@ def test_spaces_a_typesetter_puts_between_chinese_and_latin_text_split_no_term(i
     assert index.tokenizer("Hessian 矩阵") == ["hessian", "矩阵"]
 
 
+def test_english_words_are_searched_by_their_stem():
+    texts = ["A function that calls itself is recursive.", "Lists are mutable sequences of values."]
+    index = KeywordIndex.build(texts)
+    assert index.tokenizer("Recursion in functions") == ["recurs", "function"]
+    assert index.tokenizer.terms("Recursion in functions") == ["recursion", "functions"]  # terms stay as written
+    scores, ids = index.search("recursion with a function", k=2)
+    assert ids.tolist() == [0]  # "recursive" and "function" share the stems of the question's words
+    assert index.search("a list of mutable values", k=2)[1].tolist() == [1]
+
+
 def test_extra_words_keep_a_title_term_whole(index):
     with_words = index.tokenizer("稠密连接网络")
     without_words = KeywordIndex.build(TEXTS).tokenizer("稠密连接网络")

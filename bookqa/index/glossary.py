@@ -14,8 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-import snowballstemmer
-
+from bookqa.index.tokenizer import stem
 from bookqa.text import HAN
 from bookqa.types import Chunk, ChunkKind
 
@@ -30,9 +29,6 @@ _BOUNDARY = frozenset(
 MAX_TERM_CHARS = 6
 MIN_SINGLE_WORD = 8
 """A one-word English name must be at least this long to be kept ("backpropagation", not "model")."""
-
-_stemmer = snowballstemmer.stemmer("english")
-
 
 @dataclass(frozen=True)
 class Pair:
@@ -61,7 +57,7 @@ def bilingual_pairs(text: str, segment: Callable[[str], Iterable[str]], chars_pe
 
 def english_stems(text: str) -> list[str]:
     """Lower-case English word stems of ``text`` (hyphens split words): "Deferred initialization" -> ["defer", "initi"]."""
-    return _stemmer.stemWords(_WORD.findall(text.lower().replace("-", " ")))
+    return stem(_WORD.findall(text.lower().replace("-", " ")))
 
 
 class Glossary:

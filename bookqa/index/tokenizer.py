@@ -1,7 +1,8 @@
 """The book's tokenizer: what keyword search, the title signal, question terms and highlighting all call a word.
 
 Tokens are lower case; punctuation and whitespace are dropped; runs of Latin letters and digits stay whole
-("densenet", "word2vec", "60000"); runs of Han characters are cut by jieba in search mode (a long word also
+("densenet", "word2vec", "60000") and English words are reduced to their Snowball stem ("functions", "functional"
+-> "function"), so a question finds a passage that inflects its words otherwise; runs of Han characters are cut by jieba in search mode (a long word also
 yields the shorter dictionary words inside it, so "稠密连接网络" matches a query for "连接网络"); a small
 generic list of function words and question words is dropped. Each book has its own ``jieba.Tokenizer``
 with its section-title terms added to the dictionary, so terms like 稠密连接网络 stay whole.
@@ -15,6 +16,7 @@ import threading
 from typing import Iterable
 
 import jieba
+import snowballstemmer
 
 from bookqa.text import HAN
 
@@ -39,6 +41,16 @@ QUESTION_WORDS = frozenset(
     " about explain explained mean meaning understand tell me please describe between you i".split()
 )
 """Words that shape a question rather than name its topic; left out of its terms on top of the stop words."""
+
+_STEMMER = snowballstemmer.stemmer("english")
+_stem_lock = threading.Lock()
+
+
+def stem(words: list[str]) -> list[str]:
+    """The Snowball English stems of lower-case ``words``; words with a digit or a non-Latin letter stay as they are."""
+    with _stem_lock:  # the stemmer keeps state between calls
+        return [_STEMMER.stemWord(w) if w.isascii() and w.isalpha() else w for w in words]
+
 
 _dictionary_lock = threading.Lock()
 _dictionary: tuple[dict[str, int], int] | None = None
@@ -93,7 +105,11 @@ class Tokenizer:
         return list(self._jieba.cut(text, HMM=False))
 
     def __call__(self, text: str) -> list[str]:
-        """The tokens of ``text``, in order."""
+        """The search tokens of ``text``, in order: its words (:meth:`words_of`) with English ones stemmed."""
+        return stem(self.words_of(text))
+
+    def words_of(self, text: str) -> list[str]:
+        """The lower-case words of ``text`` as written, in order, without stop words."""
         tokens: list[str] = []
         for match in _RUNS.finditer(text.lower()):
             if match.group(1):
@@ -109,7 +125,7 @@ class Tokenizer:
         characters (mostly function words) are dropped. A long Chinese word also yields the shorter dictionary words
         inside it ("稠密连接网络" -> 稠密, 连接, ...).
         """
-        kept = (t for t in self(text) if len(t) > 1 and not t.isdigit() and t not in QUESTION_WORDS)
+        kept = (t for t in self.words_of(text) if len(t) > 1 and not t.isdigit() and t not in QUESTION_WORDS)
         return list(dict.fromkeys(kept))
 
     def key_terms(self, text: str) -> list[str]:
