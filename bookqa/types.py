@@ -201,11 +201,10 @@ def passage_chunk_ids(passage: str) -> list[str]:
 
 
 class Signal(Choice):
-    """A score a hit can carry: one per search signal, the title match, and the fused score."""
+    """A score a hit can carry: one per search signal, and the fused score."""
 
     DENSE = "dense"
     KEYWORD = "keyword"
-    TITLE = "title"
     FUSED = "fused"
 
 
@@ -222,13 +221,11 @@ class SignalScore:
 
 @dataclass(frozen=True)
 class Scores:
-    """Every score a hit carries, as it is: ``dense`` and ``keyword`` (None where that signal did not find it),
-    ``title`` (how well its section titles match the query, in (0, 1]; None without a match) and ``fused`` (the
-    hybrid score; None outside hybrid mode)."""
+    """Every score a hit carries, as it is: ``dense`` and ``keyword`` (None where that signal did not find it)
+    and ``fused`` (the hybrid score; None outside hybrid mode)."""
 
     dense: SignalScore | None = None
     keyword: SignalScore | None = None
-    title: float | None = None
     fused: float | None = None
 
     def signal(self, name: Signal) -> SignalScore | None:
@@ -238,15 +235,15 @@ class Scores:
         return self.dense if name == Signal.DENSE else self.keyword
 
     def value(self, name: Signal) -> float | None:
-        """The score of ``name`` (a signal's raw score, the title match or the fused score), None when absent."""
+        """The score of ``name`` (a signal's raw score or the fused score), None when absent."""
         if name in (Signal.DENSE, Signal.KEYWORD):
             found = self.signal(name)
             return None if found is None else found.score
-        return self.title if name == Signal.TITLE else self.fused
+        return self.fused
 
     def to_json(self) -> dict[str, float | int]:
         """The flat form the command line prints: ``dense``, ``dense_rank``, ``dense_norm``, the same for
-        ``keyword``, then ``title`` and ``fused``; absent scores are left out."""
+        ``keyword``, then ``fused``; absent scores are left out."""
         out: dict[str, float | int] = {}
         for name in (Signal.DENSE, Signal.KEYWORD):
             found = self.signal(name)
@@ -255,9 +252,8 @@ class Scores:
                 out[f"{name}_rank"] = int(found.rank)
                 if found.scaled is not None:
                     out[f"{name}_norm"] = round(float(found.scaled), 6)
-        for name, value in ((Signal.TITLE, self.title), (Signal.FUSED, self.fused)):
-            if value is not None:
-                out[f"{name}"] = round(float(value), 6)
+        if self.fused is not None:
+            out[f"{Signal.FUSED}"] = round(float(self.fused), 6)
         return out
 
 

@@ -8,7 +8,7 @@ from fakes import FakeEmbedder
 
 from bookqa.config import Settings
 from bookqa.errors import IndexMismatchError
-from bookqa.index.fusion import TITLE_BOOST, TITLE_WEIGHT, Fusion, merge_scores, score_breakdown
+from bookqa.index.fusion import Fusion, merge_scores, score_breakdown
 from bookqa.index.keyword_index import KeywordIndex
 from bookqa.index.retriever import Retriever, Scope, build_indexes, index_text, merge_chunks
 from bookqa.index.vector_index import VectorIndex
@@ -60,7 +60,7 @@ def ids(hits) -> list[str]:
 
 
 def flat(scores: Scores) -> dict[str, float]:
-    """``scores`` as one flat dict (``dense``, ``dense_rank``, ``dense_norm``, ..., ``title``, ``fused``), unrounded."""
+    """``scores`` as one flat dict (``dense``, ``dense_rank``, ``dense_norm``, ..., ``fused``), unrounded."""
     out: dict[str, float] = {}
     for name in ("dense", "keyword"):
         found = getattr(scores, name)
@@ -68,7 +68,8 @@ def flat(scores: Scores) -> dict[str, float]:
             out.update({name: found.score, f"{name}_rank": found.rank})
             if found.scaled is not None:
                 out[f"{name}_norm"] = found.scaled
-    out.update({name: value for name, value in (("title", scores.title), ("fused", scores.fused)) if value is not None})
+    if scores.fused is not None:
+        out["fused"] = scores.fused
     return out
 
 
@@ -96,37 +97,33 @@ def test_score_is_the_signal_of_the_mode(retriever):
 
 def test_hybrid_score_breakdown(retriever):
     hits = retriever.search("什么是DenseNet", mode="hybrid")
-    # 6 (in 7.7.2, under the DenseNet section) is the best keyword match; 4+5 the second, and the last of three
-    # dense candidates; 1 the best dense candidate, missed by the keyword search, under no matching title
-    assert ids(hits) == ["b:00006", "b:00004+00005", "b:00001"]
-    assert set(flat(hits[0].scores)) == {"keyword", "keyword_rank", "keyword_norm", "title", "fused"}
-    assert set(flat(hits[1].scores)) == SIGNAL_KEYS | {"title"}
-    assert flat(hits[0].scores)["title"] == flat(hits[1].scores)["title"] == 1.0  # both under "7.7 稠密连接网络（DenseNet）"
-    assert set(flat(hits[2].scores)) == {"dense", "dense_rank", "dense_norm", "fused"}
+    # 1 is the best dense candidate, missed by the keyword search; 6 (in 7.7.2) the best keyword match, missed by the
+    # dense one: both fuse to 0.5 and the tie goes to reading order; 4+5 the second keyword match and the last of
+    # three dense candidates
+    assert ids(hits) == ["b:00001", "b:00006", "b:00004+00005"]
+    assert set(flat(hits[0].scores)) == {"dense", "dense_rank", "dense_norm", "fused"}
+    assert set(flat(hits[1].scores)) == {"keyword", "keyword_rank", "keyword_norm", "fused"}
+    assert set(flat(hits[2].scores)) == SIGNAL_KEYS
     for hit in hits:
         signals = 0.5 * flat(hit.scores).get("dense_norm", 0) + 0.5 * flat(hit.scores).get("keyword_norm", 0)
-        assert hit.score == pytest.approx(signals + TITLE_WEIGHT * flat(hit.scores).get("title", 0))
-    assert flat(hits[0].scores)["keyword_norm"] == 1.0 and flat(hits[1].scores)["dense_norm"] == 0.0  # the best and the last candidate
-    assert flat(hits[2].scores)["dense_norm"] == 1.0
+        assert hit.score == pytest.approx(signals)
+    assert flat(hits[1].scores)["keyword_norm"] == 1.0 and flat(hits[2].scores)["dense_norm"] == 0.0  # the best and the last candidate
+    assert flat(hits[0].scores)["dense_norm"] == 1.0 and hits[0].score == hits[1].score == 0.5
 
 
 def test_hybrid_with_reciprocal_rank_fusion(indexes, embedder):
     hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(fusion="rrf")).search("什么是DenseNet")
-    assert ids(hits) == ["b:00004+00005", "b:00006", "b:00001"]  # ranks alone: found by both signals comes first
+    assert ids(hits) == ["b:00004+00005", "b:00001", "b:00006"]  # ranks alone: found by both signals comes first, then a tie in reading order
     for hit in hits:
         ranks = [flat(hit.scores)[key] for key in ("dense_rank", "keyword_rank") if key in flat(hit.scores)]
         rrf = sum(1 / (60 + rank) for rank in ranks)
-        assert hit.score == pytest.approx(rrf * (1 + TITLE_BOOST * flat(hit.scores).get("title", 0)))
+        assert hit.score == pytest.approx(rrf)
 
 
-def test_a_matching_section_title_lifts_its_chunks(indexes, embedder):
+def test_a_question_naming_a_section_title_finds_that_section_first(indexes, embedder):
     hits = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10)
-    best = {hit.chunk.section_number for hit in hits if flat(hit.scores).get("title") == 1.0}
-    assert best == {"7.6"}  # "7.6 残差网络（ResNet）"; titles that share only 网络 match less
-    assert all(flat(hit.scores).get("title", 0) < 1.0 for hit in hits if hit.chunk.section_number != "7.6")
-    assert hits[0].chunk.id == "b:00002+00003"
-    untitled = Retriever(CHUNKS, *indexes, embedder, SETTINGS.replace(candidates=10)).search("残差网络", k=10, mode="keyword")
-    assert all("title" not in flat(hit.scores) for hit in untitled)  # titles take part in hybrid mode only
+    assert hits[0].chunk.id == "b:00002+00003" and hits[0].chunk.section_number == "7.6"  # "7.6 残差网络（ResNet）"
+    assert set().union(*(flat(hit.scores) for hit in hits)) <= SIGNAL_KEYS | {"fused"}  # titles are read by both signals, not scored apart
 
 
 def test_an_english_question_also_searches_the_books_own_chinese_term(embedder):
@@ -160,15 +157,13 @@ def test_reciprocal_rank_fusion_by_hand():
 def test_weighted_fusion_by_hand():
     dense = (np.array([0.9, 0.8, 0.7], np.float32), np.array([4, 7, 2]))
     keyword = (np.array([12.0, 3.0], np.float32), np.array([7, 9]))
-    titles = np.zeros(10, np.float32)
-    titles[2] = 1.0
-    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.6), titles)
+    breakdown = score_breakdown({"dense": dense, "keyword": keyword}, Fusion("weighted", dense_weight=0.6))
     # dense scaled from the last candidate (0.7 -> 0) to the best (0.9 -> 1); keyword from 0 to the best (12 -> 1)
     assert flat(breakdown[7])["fused"] == pytest.approx(0.6 * 0.5 + 0.4 * 1.0)
     assert flat(breakdown[4])["fused"] == pytest.approx(0.6)
     assert flat(breakdown[9])["fused"] == pytest.approx(0.4 * 0.25)
-    assert flat(breakdown[2])["fused"] == pytest.approx(TITLE_WEIGHT)  # the last dense candidate, lifted by its title
-    assert sorted(breakdown, key=lambda p: -breakdown[p].fused) == [7, 4, 2, 9]
+    assert flat(breakdown[2])["fused"] == pytest.approx(0.0)  # the last dense candidate
+    assert sorted(breakdown, key=lambda p: -breakdown[p].fused) == [7, 4, 9, 2]
     single = score_breakdown({"dense": (np.array([0.5], np.float32), np.array([3]))}, Fusion())
     assert flat(single[3])["dense_norm"] == 1.0  # one candidate is the best one
 

@@ -109,20 +109,19 @@ def test_left_out_caption_names_whole_pages_and_parts_of_pages() -> None:
 def test_hit_rows_and_score_rows_keep_every_signal_as_it_is() -> None:
     b = book()
     hits = [
-        Hit(b.chunks[2], 1, 1.3, Scores(dense=SignalScore(0.91, 1), keyword=SignalScore(2.5, 1), title=1.0, fused=1.3)),
+        Hit(b.chunks[2], 1, 1.3, Scores(dense=SignalScore(0.91, 1), keyword=SignalScore(2.5, 1), fused=1.3)),
         Hit(b.chunks[0], 2, 0.25, Scores(dense=SignalScore(0.80, 2), fused=0.25)),
     ]
     rows = hit_rows(hits, b)
     assert rows[0] == {
-        "rank": 1, "fused": 1.3, "dense": 0.91, "keyword": 2.5, "title": 1.0, "dense_rank": 1, "keyword_rank": 1,
+        "rank": 1, "fused": 1.3, "dense": 0.91, "keyword": 2.5, "dense_rank": 1, "keyword_rank": 1,
         "page": "4", "section": "2.1 卷积层", "kind": "prose", "preview": "卷积核在输入上滑动",
     }
-    assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None and rows[1]["title"] is None
+    assert rows[1]["keyword"] is None and rows[1]["keyword_rank"] is None
     assert score_rows(hits) == [
         {"rank": 1, "signal": "fused", "score": 1.3},
         {"rank": 1, "signal": "dense", "score": 0.91},
         {"rank": 1, "signal": "keyword", "score": 2.5},
-        {"rank": 1, "signal": "title", "score": 1.0},
         {"rank": 2, "signal": "fused", "score": 0.25},
         {"rank": 2, "signal": "dense", "score": 0.80},
     ]

@@ -3,9 +3,11 @@ scores.
 
 Two methods (``settings.fusion``):
 - ``weighted`` (the default): each signal's score is scaled to [0, 1] over its candidates and
-  ``fused = (w * dense_scaled + (1 - w) * c * keyword_scaled) / (w + (1 - w) * c) + TITLE_WEIGHT * title``;
-- ``rrf``: reciprocal rank fusion, ``fused = (1 / (rrf_k + dense_rank) + c / (rrf_k + keyword_rank)) * (1 + TITLE_BOOST * title)``.
-``title`` is how well the chunk's section titles match the query (:mod:`bookqa.index.title_index`). ``c``, the
+  ``fused = (w * dense_scaled + (1 - w) * c * keyword_scaled) / (w + (1 - w) * c)``;
+- ``rrf``: reciprocal rank fusion, ``fused = 1 / (rrf_k + dense_rank) + c / (rrf_k + keyword_rank)``.
+Section titles are no signal of their own: every chunk is embedded and keyword-indexed with its section path
+(:func:`bookqa.index.retriever.index_text`), so both signals already read them; a separate title match counted them
+twice and pulled questions towards any section whose title shares a word (README, benchmark figures). ``c``, the
 keyword signal's coverage, is the share of the question's words that the book's keyword index holds at all
 (:meth:`KeywordIndex.coverage`): 1 for a question in the book's language, low for one in another language, whose
 few matches (a code name, a stray English word) say little about the topic, so they cannot outvote the multilingual
@@ -21,11 +23,6 @@ import numpy as np
 
 from bookqa.config import Settings
 from bookqa.types import FusionMethod, Scores, Signal, SignalScore
-
-TITLE_WEIGHT = 0.3
-"""Weighted fusion: what a perfect title match adds to the fused score (whose signals add up to at most 1)."""
-TITLE_BOOST = 0.5
-"""Reciprocal rank fusion: how much a perfect title match raises a chunk's fused score (x1.5)."""
 
 Ranked = tuple[np.ndarray, np.ndarray]
 """One signal's candidates, best first: ``(scores, chunk positions)``."""
@@ -58,39 +55,35 @@ class Fusion:
         if self.method == FusionMethod.RRF:
             return (
                 f"Reciprocal rank fusion: sum of 1/({self.rrf_k} + rank) over the signals (the keyword one times the share "
-                f"of the question's words the book has), x(1 + {TITLE_BOOST} x title match)"
+                f"of the question's words the book has)"
             )
         return (
             f"Weighted fusion: {self.dense_weight:g} x dense + {1 - self.dense_weight:g} x keyword, each scaled to 0-1 "
             f"over its candidates (the keyword weight times the share of the question's words the book has, the sum "
-            f"rescaled to 0-1), + {TITLE_WEIGHT:g} x title match"
+            f"rescaled to 0-1)"
         )
 
     def fuse(self, scores: Scores, coverage: float = 1.0) -> float:
         """The fused score of one passage's scores; ``coverage``: the keyword signal's (see the module docstring)."""
-        title = scores.title or 0.0
         if self.method == FusionMethod.RRF:
             ranks = sum(1.0 / (self.rrf_k + s.rank) for s in (scores.dense,) if s is not None)
             ranks += coverage / (self.rrf_k + scores.keyword.rank) if scores.keyword is not None else 0.0
-            return ranks * (1.0 + TITLE_BOOST * title)
+            return ranks
         dense = (scores.dense.scaled or 0.0) if scores.dense else 0.0
         keyword = (scores.keyword.scaled or 0.0) if scores.keyword else 0.0
         keyword_weight = (1.0 - self.dense_weight) * coverage
         total = self.dense_weight + keyword_weight
-        signals = (self.dense_weight * dense + keyword_weight * keyword) / total if total > 0 else 0.0
-        return signals + TITLE_WEIGHT * title
+        return (self.dense_weight * dense + keyword_weight * keyword) / total if total > 0 else 0.0
 
 
 def score_breakdown(
-    signals: Mapping[Signal, Ranked], fusion: Fusion | None = None, titles: np.ndarray | None = None, coverage: float = 1.0
+    signals: Mapping[Signal, Ranked], fusion: Fusion | None = None, coverage: float = 1.0
 ) -> dict[int, Scores]:
     """Per candidate position, each signal's score and 1-based rank, and the fused score.
 
     ``signals``: dense and/or keyword candidates, ranked best first. ``fusion``: when given, each signal's score is
     also scaled to [0, 1] over its candidates (dense: min to max; keyword: 0 to max, since BM25 starts at 0) and
-    the fused score is set (:meth:`Fusion.fuse`). ``titles``: per chunk position, the title match in [0, 1]
-    (:meth:`TitleIndex.scores`); a candidate with a match > 0 gets it as ``title``. ``coverage``: the keyword
-    signal's, in [0, 1] (:meth:`Fusion.fuse`).
+    the fused score is set (:meth:`Fusion.fuse`). ``coverage``: the keyword signal's, in [0, 1] (:meth:`Fusion.fuse`).
     """
     found: dict[int, dict[Signal, SignalScore]] = {}
     for name, (scores, ids) in signals.items():
@@ -99,8 +92,7 @@ def score_breakdown(
             found.setdefault(position, {})[name] = SignalScore(score, rank, None if scaled is None else float(scaled[rank - 1]))
     breakdown = {}
     for position, by_signal in found.items():
-        title = float(titles[position]) if titles is not None and titles[position] > 0 else None
-        scores = Scores(dense=by_signal.get(Signal.DENSE), keyword=by_signal.get(Signal.KEYWORD), title=title)
+        scores = Scores(dense=by_signal.get(Signal.DENSE), keyword=by_signal.get(Signal.KEYWORD))
         breakdown[position] = replace(scores, fused=fusion.fuse(scores, coverage)) if fusion is not None else scores
     return breakdown
 
@@ -119,7 +111,7 @@ def _scaled(name: Signal, scores: np.ndarray) -> np.ndarray:
 
 def merge_scores(parts: Sequence[Scores]) -> Scores:
     """The scores of a passage made of several chunks: each signal's best score, best scaled score and best rank,
-    the best title match and the best fused score among them. A passage ranks as its best chunk does, so joining a
+    and the best fused score among them. A passage ranks as its best chunk does, so joining a
     weaker neighbour never lifts it."""
 
     def best_signal(found: list[SignalScore]) -> SignalScore | None:
@@ -135,6 +127,5 @@ def merge_scores(parts: Sequence[Scores]) -> Scores:
     return Scores(
         dense=best_signal([p.dense for p in parts if p.dense is not None]),
         keyword=best_signal([p.keyword for p in parts if p.keyword is not None]),
-        title=best([p.title for p in parts]),
         fused=best([p.fused for p in parts]),
     )

@@ -1,12 +1,12 @@
 """Hybrid retrieval: dense and keyword candidates, score fusion, scope filters, neighbour merging.
 
 Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches). Hybrid mode fuses
-them with the section-title match, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
+them, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
 has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
 about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
 (:mod:`bookqa.index.glossary`). A whole-book search reaches the book's front and back matter (unnumbered sections
 before its first numbered one or after its last: a preface, acknowledgments, a contributor list) only where the
-question matches their titles: they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
+question matches their titles (:mod:`bookqa.index.title_index`): they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
 so the top ``k`` shows ``k`` distinct passages.
 """
@@ -276,16 +276,14 @@ class Retriever:
         allowed = self._allowed(scope)
         if not text or (allowed is not None and not allowed.any()):
             return []
-        titled = self._titles.scores(text)
         if allowed is None and self._matter.any():  # the book's front and back matter only where its title is asked for
-            allowed = ~self._matter | (titled > 0)
+            allowed = ~self._matter | (self._titles.scores(text) > 0)
         expanded = self.expand(text)
         signals = self._signals(expanded, mode, max(self._settings.candidates, k), allowed)
         primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
         fusion = self._fusion if primary == Signal.FUSED else None
-        titles = titled if primary == Signal.FUSED else None
         coverage = self._keyword_index.coverage(expanded) if primary == Signal.FUSED else 1.0
-        breakdown = score_breakdown(signals, fusion, titles, coverage)
+        breakdown = score_breakdown(signals, fusion, coverage)
         order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
         passages = self._passages(order, breakdown)
         passages.sort(key=lambda passage: (-_value(passage[1], primary), passage[0][0]))

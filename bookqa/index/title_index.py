@@ -1,9 +1,8 @@
-"""Section titles as a retrieval signal: BM25 over the book's titles, read back per chunk.
+"""How well a question matches the section titles over each chunk: BM25 over the book's titles, read back per chunk.
 
-A textbook's titles name its topics ("3.4 softmax回归", "2.4.3 梯度"). A question about a topic matches the
-title of the section that treats it better than the titles of sections that only use it ("3.6 softmax回归的从零开始
-实现"), because BM25 favours short titles whose words the question covers. A chunk's title score is the best
-score among the titles on its section path, so every chunk of 7.7 carries the match of "稠密连接网络（DenseNet）".
+The retriever reaches a book's front and back matter (a preface, "About this book") only where a question matches
+their titles. A chunk's title score is the best score among the titles on its section path, so every chunk of 7.7
+carries the match of "稠密连接网络（DenseNet）".
 """
 
 from __future__ import annotations

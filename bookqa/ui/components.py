@@ -36,13 +36,13 @@ ICON = str(Path(__file__).with_name("icon.png"))
 PAGE_ZOOM = 1.6
 PRIMARY = "#c2410c"
 """The theme's primary colour (.streamlit/config.toml), for charts."""
-SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d", "title": "#7c3aed"}
+SIGNAL_COLOURS = {"fused": PRIMARY, "dense": "#2563eb", "keyword": "#15803d"}
 STAGES = {"parse": "Reading pages", "ocr": "Reading scanned pages (OCR)", "embed": "Embedding passages",
           "wait": "Another process is indexing this book"}
 ASK_BEFORE_SECONDS = 180
 """A scan whose OCR should take longer than this is only read when the user says so."""
 EXCERPT_CHARS = 120
-TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "title", "kind", "preview")
+TABLE_COLUMNS = ("rank", "page", "section", "fused", "dense", "dense_rank", "keyword", "keyword_rank", "kind", "preview")
 
 
 # ------------------------------------------------------------------------------------------------ text
@@ -360,7 +360,6 @@ def hits_table(hits: Sequence[Hit], book: Book, key: str, selectable: bool = Tru
         "dense_rank": st.column_config.NumberColumn("Dense #", width="small"),
         "keyword": st.column_config.NumberColumn("Keyword", format="%.2f", help="BM25 score"),
         "keyword_rank": st.column_config.NumberColumn("Keyword #", width="small"),
-        "title": st.column_config.NumberColumn("Title", format="%.2f", help="How well the section titles match the query (1: the best-matching title of the book)"),
         "page": st.column_config.TextColumn("Page", width="small", help="Printed page label"),
         "section": st.column_config.TextColumn("Section", width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small"),

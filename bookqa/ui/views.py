@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # retrieval (jieba, bm25s, FAISS) loads with the first search
     from bookqa.index.retriever import Scope
     from bookqa.index.tokenizer import Tokenizer
 
-SIGNALS = (Signal.FUSED, Signal.DENSE, Signal.KEYWORD, Signal.TITLE)
+SIGNALS = (Signal.FUSED, Signal.DENSE, Signal.KEYWORD)
 PREVIEW_CHARS = 120
 
 
