@@ -340,3 +340,18 @@ def test_front_and_back_matter_is_searched_only_where_the_question_names_its_tit
     assert "m:00000" in ids(retriever.search("who is in the acknowledgments", mode="keyword"))
     assert "m:00000" in ids(retriever.search("acknowledgments", mode="hybrid"))
     assert ids(retriever.search("Alice Dropout", scope=Scope(pages=(3, 3)))) == ["m:00000"]  # asked for by its page
+
+
+def test_a_question_that_says_the_book_in_passing_stays_out_of_the_front_matter(embedder):
+    chunks = [
+        Chunk(id="m:00000", book_id="m", text="Alice wrote this book for her students; it is free to copy.", page_start=2,
+              page_end=2, section_path=("Preface", "This book"), section_number=None),
+        Chunk(id="m:00001", book_id="m", text="Debugging is like detective work: form a hypothesis, then test it.", page_start=9,
+              page_end=9, section_path=("1 Programs", "1.7 Debugging with print statements"), section_number="1.7"),
+        Chunk(id="m:00002", book_id="m", text="A variable is a name that refers to a value.", page_start=12, page_end=12,
+              section_path=("2 Variables", "2.1 Assignment"), section_number="2.1"),
+    ]
+    retriever = Retriever(chunks, *build_indexes(chunks, embedder), embedder, Settings(top_k=3, candidates=3))
+    for mode in ("hybrid", "dense", "keyword"):  # "book" matches the preface's title, "debugging" a body title
+        assert "m:00000" not in ids(retriever.search("Why does the book compare debugging to detective work?", mode=mode))
+    assert "m:00000" in ids(retriever.search("Who wrote this book?", mode="keyword"))  # nothing but the book is named

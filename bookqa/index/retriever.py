@@ -5,8 +5,8 @@ them, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fu
 has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
 about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
 (:mod:`bookqa.index.glossary`). A whole-book search reaches the book's front and back matter (unnumbered sections
-before its first numbered one or after its last: a preface, acknowledgments, a contributor list) only where the
-question matches their titles (:mod:`bookqa.index.title_index`): they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
+before its first numbered one or after its last: a preface, acknowledgments, a contributor list) only where one of
+their titles is the question's best-matching title in the book (:mod:`bookqa.index.title_index`): they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
 so the top ``k`` shows ``k`` distinct passages.
 """
@@ -32,7 +32,7 @@ from bookqa.index.glossary import Glossary
 from bookqa.index.keyword_index import KeywordIndex
 from bookqa.index.query import Query
 from bookqa.index.title_index import TitleIndex
-from bookqa.index.tokenizer import Tokenizer, title_terms
+from bookqa.index.tokenizer import BOOK_WORDS, Tokenizer, title_terms
 from bookqa.index.vector_index import VectorIndex
 from bookqa.text import HAN, normalize_text
 from bookqa.types import Chunk, Hit, RetrievalMode, Scores, Signal, passage_id
@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 MERGE_LIMIT = 3
 """Most chunks merged into one passage, so a section where every chunk matches still yields short passages."""
+BEST_TITLE = 1.0 - 1e-6
+"""A title score (scaled to the book's best-matching title) that marks the question's best-matching title: front and
+back matter are searched only then, so a question that says "the book" in passing does not open "About this book"."""
 MIN_OVERLAP = 10
 """Shortest suffix/prefix match treated as the overlap of two neighbouring chunks when joining them."""
 _WORD = re.compile(r"[a-z0-9]+")
@@ -276,8 +279,8 @@ class Retriever:
         allowed = self._allowed(scope)
         if not text or (allowed is not None and not allowed.any()):
             return []
-        if allowed is None and self._matter.any():  # the book's front and back matter only where its title is asked for
-            allowed = ~self._matter | (self._titles.scores(text) > 0)
+        if allowed is None and self._matter.any():  # front and back matter only where the question asks for its title
+            allowed = ~self._matter | (self._matter_titles(text) >= BEST_TITLE)
         expanded = self.expand(text)
         signals = self._signals(expanded, mode, max(self._settings.candidates, k), allowed)
         primary = Signal.FUSED if mode == RetrievalMode.HYBRID else Signal(mode.value)
@@ -291,6 +294,12 @@ class Retriever:
             Hit(chunk=merge_chunks([self.chunks[p] for p in group]), rank=rank, score=_value(scores, primary), scores=scores)
             for rank, (group, scores) in enumerate(passages[:k], start=1)
         ]
+
+    def _matter_titles(self, text: str) -> np.ndarray:
+        """Per chunk, how well ``text`` matches its titles (:meth:`TitleIndex.scores`), read past the words that point
+        at the book itself (:data:`BOOK_WORDS`) unless nothing else in it matches a title ("who wrote this book?")."""
+        scores = self._titles.scores(text, ignore=BOOK_WORDS)
+        return scores if scores.any() else self._titles.scores(text)
 
     def _allowed(self, scope: Scope) -> np.ndarray | None:
         """Boolean mask of the chunks in ``scope`` (vectorised ``Chunk.in_section`` and ``overlaps_pages``), or None."""

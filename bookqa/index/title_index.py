@@ -35,13 +35,14 @@ class TitleIndex:
         for row, chunk in enumerate(chunks):
             self._paths[row, : len(chunk.section_path)] = [ids[title] for title in chunk.section_path]
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, ignore: frozenset[str] = frozenset()) -> np.ndarray:
         """Per chunk, the best BM25 score of ``query`` against the titles on its section path, divided by the
-        best title score in the book (so 1.0 marks the chunks under the best-matching title); all 0 without a match."""
+        best title score in the book (so 1.0 marks the chunks under the best-matching title); all 0 without a match.
+        Tokens in ``ignore`` are left out of the query."""
         result = np.zeros(len(self._paths), dtype=np.float32)
         if self._bm25 is None:
             return result
-        tokens = [t for t in self._tokenize(query) if t in self._bm25.vocab_dict]
+        tokens = [t for t in self._tokenize(query) if t in self._bm25.vocab_dict and t not in ignore]
         if not tokens:
             return result
         per_title = np.append(self._bm25.get_scores(tokens), 0.0).astype(np.float32)

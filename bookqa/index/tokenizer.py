@@ -42,6 +42,10 @@ QUESTION_WORDS = frozenset(
 )
 """Words that shape a question rather than name its topic; left out of its terms on top of the stop words."""
 
+BOOK_WORDS = frozenset("book textbook 书 本书 教材 课本".split())
+"""Search tokens by which a question points at the book it is asked in ("why does the book suggest…", "书里…"):
+they say where to look, not what about, so they alone do not make a question one about the preface."""
+
 _STEMMER = snowballstemmer.stemmer("english")
 _stem_lock = threading.Lock()
 
