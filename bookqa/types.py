@@ -262,13 +262,20 @@ class Hit:
     """A passage found by a search.
 
     ``rank``: 1-based position in the result list. ``score``: the score that ranked it (the fused score in hybrid
-    mode, else the signal's own). ``scores``: every score that took part (:class:`Scores`).
+    mode, else the signal's own). ``scores``: every score that took part (:class:`Scores`). ``parts``: the chunks a
+    passage joins, in reading order, where it joins several (a listing between two paragraphs keeps its kind there).
     """
 
     chunk: Chunk
     rank: int
     score: float
     scores: Scores = Scores()
+    parts: tuple[Chunk, ...] = ()
+
+    @property
+    def pieces(self) -> tuple[Chunk, ...]:
+        """The chunks the passage is made of: ``parts``, or the chunk itself."""
+        return self.parts or (self.chunk,)
 
     def to_json(self, pages: Pages) -> dict[str, Any]:
         """The hit as ``search --json`` prints it (pages are 1-based physical; ``page_label`` is the printed one)."""

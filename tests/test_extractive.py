@@ -148,7 +148,7 @@ def test_numbered_headings_and_section_titles_are_not_quoted() -> None:
     assert [q.text for q in ExtractiveBackend().select(query("DenseNet"), [hit(headed, 1)], PAGES)] == ["DenseNet在通道维上连结输入与输出。"]
 
 
-def test_exercises_and_lead_ins_are_not_quoted() -> None:
+def test_exercises_are_not_quoted_and_a_sentence_leading_into_a_list_is() -> None:
     text = (
         "稠密网络主要由稠密块和过渡层构成：\n"
         "稠密块定义如何连接输入和输出，过渡层则控制通道数量。\n"
@@ -157,7 +157,9 @@ def test_exercises_and_lead_ins_are_not_quoted() -> None:
     )
     section = ("7 现代卷积神经网络", "7.7 稠密连接网络（DenseNet）")
     quotes = ExtractiveBackend().select(query("DenseNet 过渡层"), [hit(chunk("00014", text, 269, 269, section, "7.7"), 1)], PAGES)
-    assert [q.text for q in quotes] == ["稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "在跨层连接上，DenseNet在通道维上连结输入与输出。"]
+    assert [q.text for q in quotes] == [  # a sentence ending in a colon can say what answers ("…, you have to include a final comma:")
+        "稠密网络主要由稠密块和过渡层构成：", "稠密块定义如何连接输入和输出，过渡层则控制通道数量。", "在跨层连接上，DenseNet在通道维上连结输入与输出。"
+    ]
 
 
 def test_the_books_text_is_escaped_so_markdown_shows_it_as_printed() -> None:

@@ -290,10 +290,11 @@ class Retriever:
         order = sorted(breakdown, key=lambda position: (-_value(breakdown[position], primary), position))
         passages = self._passages(order, breakdown)
         passages.sort(key=lambda passage: (-_value(passage[1], primary), passage[0][0]))
-        return [
-            Hit(chunk=merge_chunks([self.chunks[p] for p in group]), rank=rank, score=_value(scores, primary), scores=scores)
-            for rank, (group, scores) in enumerate(passages[:k], start=1)
-        ]
+        hits = []
+        for rank, (group, scores) in enumerate(passages[:k], start=1):
+            members = tuple(self.chunks[p] for p in group)
+            hits.append(Hit(merge_chunks(members), rank, _value(scores, primary), scores, members if len(members) > 1 else ()))
+        return hits
 
     def _matter_titles(self, text: str) -> np.ndarray:
         """Per chunk, how well ``text`` matches its titles (:meth:`TitleIndex.scores`), read past the words that point

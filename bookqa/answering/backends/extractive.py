@@ -5,8 +5,7 @@ scored by what answers the question: mostly by their closeness in meaning to it 
 the candidates), partly by the question's key terms they contain (each weighted by how rare it is among the
 candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence that gives a reason when the question asks
 why; then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
-exercises that end a section, sentences that only lead into a formula, list or listing with a colon, and in a
-Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
+exercises that end a section, and in a Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
 Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints.
 The sentences are taken by score, at most a few per passage, shown grouped by section, best section first, in
 reading order within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was
@@ -29,7 +28,7 @@ from bookqa.config import BackendName
 from bookqa.index.embedders import QUERY, Embedder
 from bookqa.index.query import Query
 from bookqa.text import escape_inline_markdown, has_han, language_of, split_sentences
-from bookqa.types import ChunkKind, Hit, Language, Message, Pages
+from bookqa.types import Chunk, ChunkKind, Hit, Language, Message, Pages
 
 ZH, EN = Language.ZH, Language.EN
 
@@ -69,7 +68,6 @@ _HEADING = re.compile(r"^\d+(\.\d+)*\s+\S[^。！？.!?]{0,40}$")
 """A numbered heading line ("4.8.1 梯度消失和梯度爆炸"): not a sentence worth quoting."""
 EXERCISES = frozenset({"练习", "习题", "Exercises"})
 """Headings of the exercises at the end of a section: what follows asks questions, it does not answer them."""
-_LEAD_IN = ("：", ":")
 _SENTENCE_ENDS = tuple("。！？；.!?;”」）)")
 
 
@@ -214,40 +212,60 @@ class ExtractiveBackend(Backend):
             yield f"- {_code_span(c.text) if c.code else escape_inline_markdown(c.text)}{gap}[p.{pages.label(c.page)}]\n"
 
     def _sentences(self, hit: Hit, flat_pages: dict[int, str], named: frozenset[str]) -> list[Quote]:
-        """The usable sentences of a hit, each with the physical page it is printed on. A listing, and the code lines
-        among a Chinese passage's sentences, count only where the question ``named`` a word they print."""
-        chunk = hit.chunk
-        if chunk.kind not in (ChunkKind.PROSE, ChunkKind.CODE):  # formulas are never quoted
+        """The usable sentences of a hit, each with the physical page it is printed on, read chunk by chunk
+        (:attr:`Hit.pieces`: a passage that joins a listing and prose reads each as what it is). A listing, and the
+        code lines among a Chinese passage's sentences, count only where the question ``named`` a word they print."""
+        out: list[Quote] = []
+        start = 0  # the position of the chunk's first sentence or line in the passage
+        for chunk in hit.pieces:
+            if chunk.kind == ChunkKind.CODE:
+                found, read, ended = self._code_lines(hit, chunk, flat_pages, named, start), len(chunk.text.splitlines()), False
+            elif chunk.kind == ChunkKind.PROSE:
+                found, read, ended = self._prose(hit, chunk, flat_pages, named, start)
+            else:  # formulas are never quoted
+                found, read, ended = [], 0, False
+            out += found
+            start += read
+            if ended:
+                break
+        return out
+
+    def _code_lines(self, hit: Hit, chunk: Chunk, flat_pages: dict[int, str], named: frozenset[str], start: int) -> list[Quote]:
+        """The lines of a listing, numbered from ``start``; none unless the question names a word it prints."""
+        if not named & set(_NAME.findall(chunk.text.lower())):
             return []
+        lines = [(start + i, line.strip()) for i, line in enumerate(chunk.text.splitlines())]
+        return [
+            Quote(hit, i, line, _page_of(line, hit, flat_pages), code=True)
+            for i, line in lines
+            if len(line) >= MIN_SENTENCE_CHARS and not line.startswith("#")
+        ]
+
+    def _prose(
+        self, hit: Hit, chunk: Chunk, flat_pages: dict[int, str], named: frozenset[str], start: int
+    ) -> tuple[list[Quote], int, bool]:
+        """The usable sentences of a prose chunk, numbered from ``start``, the number of sentences it holds, and
+        whether the section's exercises began in it (nothing after them is quoted)."""
         about_code = bool(named & set(_NAME.findall(chunk.text.lower())))
-        if chunk.kind == ChunkKind.CODE:
-            if not about_code:
-                return []
-            lines = [(i, line.strip()) for i, line in enumerate(chunk.text.splitlines())]
-            return [
-                Quote(hit, i, line, _page_of(line, hit, flat_pages), code=True)
-                for i, line in lines
-                if len(line) >= MIN_SENTENCE_CHARS and not line.startswith("#")
-            ]
         out = []
         sentences = split_sentences(chunk.text)
         chinese = language_of(chunk.text) == ZH
-        for position, sentence in enumerate(sentences):
+        for index, sentence in enumerate(sentences):
+            position = start + index
             if sentence in EXERCISES:
-                break
+                return out, len(sentences), True
             code = chinese and about_code and not has_han(sentence)
             if (
                 len(sentence) < MIN_SENTENCE_CHARS
                 or _HEADING.match(sentence)
                 or sentence in chunk.section_path
-                or sentence.endswith(_LEAD_IN)
-                or (chinese and not code and _is_cut_off(sentence, sentences[position + 1 : position + 2]))
+                or (chinese and not code and _is_cut_off(sentence, sentences[index + 1 : index + 2]))
             ):
                 continue
             sentence = sentence.lstrip("•·‧ ")  # a summary's bullet: the answer makes its own list
             text = sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[:MAX_SENTENCE_CHARS] + "…"
             out.append(Quote(hit, position, text, _page_of(sentence, hit, flat_pages), code=code))
-        return out
+        return out, len(sentences), False
 
 
 def _code_names(query: Query) -> frozenset[str]:
