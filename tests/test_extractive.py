@@ -12,6 +12,8 @@ from bookqa.answering.backends import ExtractiveBackend, load_backend
 from bookqa.answering.backends.extractive import NOTE
 from bookqa.answering.citations import check_citations
 from bookqa.config import Settings
+from bookqa.index.retriever import merge_chunks
+from bookqa.types import Hit
 
 
 def test_answers_with_cited_sentences_of_the_retrieved_pages_only() -> None:
@@ -140,6 +142,29 @@ def test_a_question_naming_an_identifier_quotes_the_code_that_prints_it_as_inlin
     assert "- `return mask * X / (1.0 - dropout)`[p.160]" in named
     unnamed = ExtractiveBackend().answer(query("暂退法最后返回什么？"), hits, pages=PAGES).text()
     assert "return mask" not in unnamed and "`" not in unnamed
+
+
+def test_a_latin_word_in_a_chinese_question_names_the_code_that_prints_it() -> None:
+    listing = chunk("00034", "class Inception(nn.Module):\n    def forward(self, x):\n        p1 = F.relu(self.p1_1(x))\n"
+                    "        return torch.cat((p1, p2), dim=1)", 190, 190, ("7.4 含并行连结的网络（GoogLeNet）",), "7.4", kind="code")
+    prose = chunk("00035", "Inception块由四条并行路径组成，这些路径都使用合适的填充来使输入与输出的高和宽一致。", 190, 190,
+                  ("7.4 含并行连结的网络（GoogLeNet）",), "7.4")
+    hits = [hit(prose, 1), hit(listing, 2)]
+    text = ExtractiveBackend().answer(query("Inception块的forward最后怎么合并四条路径的输出？"), hits, pages=PAGES).text()
+    assert "`def forward(self, x):`" in text  # the listing that prints the name is quoted
+    english = ExtractiveBackend().answer(query("How does the Inception block merge its paths in forward?"), hits, pages=PAGES).text()
+    assert "`" not in english  # in an English question, a plain English word is not taken for code
+
+
+def test_a_passage_joining_a_listing_and_prose_quotes_the_prose() -> None:
+    listing = chunk("00036", ">>> t = 'a', 'b', 'c'\n>>> t1 = 'a',", 140, 140, ("12 Tuples", "12.1 Tuples are immutable"), "12.1", kind="code")
+    prose = chunk("00037", "To create a tuple with a single element, you have to include a final comma.", 140, 140,
+                  ("12 Tuples", "12.1 Tuples are immutable"), "12.1")
+    joined = merge_chunks([listing, prose])
+    assert joined.kind == "code"  # a merged passage takes its first chunk's kind; its parts keep their own
+    passage = Hit(joined, 1, 1.0, parts=(listing, prose))
+    said = [q.text for q in ExtractiveBackend().select(query("How do I make a tuple with one element?"), [passage], PAGES)]
+    assert said == ["To create a tuple with a single element, you have to include a final comma."]
 
 
 def test_numbered_headings_and_section_titles_are_not_quoted() -> None:

@@ -6,7 +6,8 @@ the candidates), partly by the question's key terms they contain (each weighted 
 candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence that gives a reason when the question asks
 why; then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
 exercises that end a section, and in a Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
-Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints.
+Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints
+(spelt like an identifier, or any Latin-letter word of a question written in Chinese).
 The sentences are taken by score, at most a few per passage, shown grouped by section, best section first, in
 reading order within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was
 used. The answer is Markdown; the book's text in it is escaped, so it shows as printed.
@@ -269,9 +270,11 @@ class ExtractiveBackend(Backend):
 
 
 def _code_names(query: Query) -> frozenset[str]:
-    """The words of ``query`` spelt like identifiers (``y_hat``, ``X.mean``, ``len()``), lower case and split at
-    their dots: a question that names one asks about the code that prints it."""
-    words = [w for w in _CODE_WORD.findall(query.text) if _IDENTIFIER.search(w) or f"{w}(" in query.text]
+    """The words of ``query`` spelt like identifiers (``y_hat``, ``X.mean``, ``len()``), and in a
+    question written in Chinese every Latin-letter word (``forward函数``: a name the book prints), lower case and split
+    at their dots: a question that names one asks about the code that prints it."""
+    chinese = query.language == ZH
+    words = [w for w in _CODE_WORD.findall(query.text) if chinese or _IDENTIFIER.search(w) or f"{w}(" in query.text]
     return frozenset(part for w in words for part in w.lower().split(".") if len(part) > 1)
 
 
