@@ -132,6 +132,18 @@ def test_a_why_question_prefers_the_sentence_that_gives_a_reason() -> None:
     assert said == ["Tuples can be dictionary keys because they are immutable."]
 
 
+@pytest.mark.parametrize("question, answer", [
+    ("How many words does words.txt hold?", "The file words.txt holds 113,809 words."),
+    ("What is making a new object from a class called?", "Making a new object from a class is called instantiation."),
+    ("words.txt里有多少个单词？", "The file words.txt holds 113,809 words."),
+])
+def test_a_question_of_a_kind_prefers_the_sentence_of_that_kind(question: str, answer: str) -> None:
+    text = ("The file words.txt holds the words of a word game. The file words.txt holds 113,809 words. "
+            "Making a new object from a class is a common task. Making a new object from a class is called instantiation.")
+    said = ExtractiveBackend(max_sentences=1).select(query(question), [hit(chunk("00038", text, 105, 105, ("9 Word play",), "9"), 1)], PAGES)
+    assert [q.text for q in said] == [answer]
+
+
 def test_a_question_naming_an_identifier_quotes_the_code_that_prints_it_as_inline_code() -> None:
     listing = chunk("00032", "def dropout_layer(X, dropout):\n    mask = (torch.rand(X.shape) > dropout).float()\n"
                     "    return mask * X / (1.0 - dropout)", 160, 160, ("4.6 暂退法（Dropout）",), "4.6", kind="code")

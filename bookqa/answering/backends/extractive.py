@@ -3,8 +3,8 @@
 Sentences of the retrieved passages (cut by :func:`bookqa.text.split_sentences`, the chunker's own splitter) are
 scored by what answers the question: mostly by their closeness in meaning to it (the book's embedder, scaled over
 the candidates), partly by the question's key terms they contain (each weighted by how rare it is among the
-candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence that gives a reason when the question asks
-why; then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
+candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence of the kind the question asks for (a
+reason for "why", a number for "how many", a naming for "what is it called"); then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
 exercises that end a section, and in a Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
 Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints
 (spelt like an identifier, or any Latin-letter word of a question written in Chinese).
@@ -47,15 +47,38 @@ MEANING_SHARE = 0.7
 MEANING_HITS = 2
 """Only the sentences of the best few passages are weighed by meaning (each answer embeds its candidates; the rest,
 where the evidence is rarely found, go by terms)."""
-REASON_BONUS = 0.25
-"""What a sentence that gives a reason (because, 因为, so that, 为了 …) adds to its score for a "why" question."""
-_WHY = re.compile(r"\bwhy\b|为什么|为何|为啥|何以|原因", re.IGNORECASE)
-_REASON = re.compile(
-    r"\b(?:because|since|so that|in order to|therefore|thus|hence|otherwise|the reason|this means|which means|due to)\b"
-    r"|因为|由于|所以|因此|为了|以便|以免|否则|导致|原因|从而|使得",
-    re.IGNORECASE,
+TYPE_BONUS = 0.25
+"""What a sentence of the kind a question asks for adds to its score (see :data:`QUESTION_TYPES`)."""
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    """A kind of question and the sentences that answer it: a "why" question is answered by a reason."""
+
+    asks: re.Pattern[str]
+    answers: re.Pattern[str]
+
+
+QUESTION_TYPES = (
+    QuestionType(  # why: a reason or a purpose
+        re.compile(r"\bwhy\b|为什么|为何|为啥|何以|原因", re.IGNORECASE),
+        re.compile(
+            r"\b(?:because|since|so that|in order to|therefore|thus|hence|otherwise|the reason|this means|which means|due to)\b"
+            r"|因为|由于|所以|因此|为了|以便|以免|否则|导致|原因|从而|使得",
+            re.IGNORECASE,
+        ),
+    ),
+    QuestionType(  # how many, what value: a number
+        re.compile(r"\bhow (?:many|much|long|big|large|fast|often)\b|\bwhat (?:value|number|percentage)\b|多少|几个|几种|多大|多长|多快|几倍",
+                   re.IGNORECASE),
+        re.compile(r"\d"),
+    ),
+    QuestionType(  # what is it called: a naming
+        re.compile(r"\bcalled\b|\bwhat is the (?:name|term)\b|叫什么|叫做什么|称为什么|什么名字|术语", re.IGNORECASE),
+        re.compile(r"\b(?:is|are|was|were) (?:called|known as|named|termed)\b|称为|称作|叫做|叫作|被称为|又称|简称", re.IGNORECASE),
+    ),
 )
-"""Words that give a reason or a purpose: the answer to a "why" question says why."""
+"""Kinds of questions whose answering sentence has a form of its own; a question may be of several kinds."""
 FULL_SENTENCE_CHARS = 30
 """Sentences shorter than this score in proportion to their length: a short one that names the topic ("我们来构造
 DenseNet模型。") mostly leads into what follows rather than saying something about it."""
@@ -192,8 +215,10 @@ class ExtractiveBackend(Backend):
             closeness = np.zeros(len(candidates))
             closeness[weighed] = _closeness(query, focus, [candidates[i] for i in weighed], embedder)
             relevance = (1 - MEANING_SHARE) * relevance + MEANING_SHARE * closeness
-        if _WHY.search(query.text) or (focus is not None and _WHY.search(focus.text)):
-            relevance = relevance + REASON_BONUS * np.array([bool(_REASON.search(c.text)) for c in candidates]) * (relevance > 0)
+        asked = query.text + (f"\n{focus.text}" if focus is not None else "")
+        for kind in QUESTION_TYPES:
+            if kind.asks.search(asked):
+                relevance = relevance + TYPE_BONUS * np.array([bool(kind.answers.search(c.text)) for c in candidates]) * (relevance > 0)
         return [
             float(score) * (1 + 1 / (c.hit.rank + 1)) * min(1.0, len(c.text) / FULL_SENTENCE_CHARS)
             for c, score in zip(candidates, relevance)
