@@ -101,6 +101,15 @@ def test_names_in_an_english_question_are_names_spelt_like_names() -> None:
     assert not plain.low  # ordinary words are no names
 
 
+def test_a_capitalised_word_inside_an_english_question_is_a_proper_name() -> None:
+    lacking = assess(query("How does Dijkstra's algorithm find a path?"), [hit(GRADIENT_CHUNK, 1, dense=0.95)], CUTS, lambda word: 0)
+    assert lacking.low and lacking.reason == "the passages never mention dijkstra"
+    opening = assess(query("Gradient descent: how does it work?"), [hit(GRADIENT_CHUNK, 1, dense=0.95)], CUTS, lambda word: 0)
+    assert not opening.low  # a sentence's first word is capitalised whatever it is
+    used = assess(query("Where does Kalman appear?"), [hit(GRADIENT_CHUNK, 1, dense=0.95)], CUTS, lambda word: 12)
+    assert not used.low  # a name the book uses widely is not a topic it lacks
+
+
 def test_a_book_without_a_calibrated_cut_flags_nothing_by_similarity() -> None:
     uncalibrated = assess(query("今天北京的天气怎么样？"), [hit(RESNET_CHUNK, 1, dense=0.5)], None)
     assert not uncalibrated.low and "not judged" in uncalibrated.reason

@@ -4,7 +4,8 @@
 In order:
 1. nothing retrieved: low;
 2. names: a question's names (in a Chinese question its Latin-letter key terms, in an English one those spelt
-   like names, with capitals inside or digits: XGBoost, LoRA, PPO, DenseNet, word2vec) name its topic; when
+   like names, with capitals inside or digits: XGBoost, LoRA, PPO, DenseNet, word2vec, or capitalised where no
+   sentence starts: Dijkstra, Kalman) name its topic; when
    none of the first ``SUPPORT_DEPTH`` hits mentions one of them (in its text or section path), and the book
    mentions it in fewer than ``RARE_NAME_CHUNKS`` passages (``mentions``; a name the book uses everywhere, like
    PyTorch, is not a topic it lacks), the book does not treat that topic: low; when one of the names is in the
@@ -45,6 +46,8 @@ _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _NAME_SPELLING = re.compile(r"^.+[A-Z]|[A-Za-z].*\d|\d.*[A-Za-z]")
 """A word spelt like a name in English text: a capital after its first letter (LoRA, XGBoost, SVM) or letters and
 digits mixed (word2vec, GPT4)."""
+_PROPER = re.compile(r"(?<![.!?:;]\s)(?<!^)(?<=\s)([A-Z][a-z]+)\b")
+"""A capitalised word inside a sentence (not its first word): in English, a proper name."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,12 @@ def assess(
 
 
 def _names_of(question: Query) -> list[str]:
-    """The question's names, lower case: Latin-letter key terms in a Chinese question, name-spelt ones in another."""
+    """The question's names, lower case: Latin-letter key terms in a Chinese question; in another, those spelt like
+    names, and those written with a capital where a sentence does not start (Dijkstra, Kalman: proper names)."""
     if question.language == Language.ZH:
         return [t.lower() for t in question.key_terms if _LATIN.search(t)]
-    return [t.lower() for t in question.key_terms if _NAME_SPELLING.search(t)]
+    capitalised = {m.group(1).lower() for m in _PROPER.finditer(question.text)}
+    return [t.lower() for t in question.key_terms if _NAME_SPELLING.search(t) or t.lower() in capitalised]
 
 
 def _names(name: str, text: str) -> bool:
