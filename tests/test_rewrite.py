@@ -113,6 +113,8 @@ def test_a_model_that_returns_the_question_unchanged_means_no_rewrite() -> None:
         ("What is batch normalization?", "What do these minibatches hold?", "batch normalization: What do these minibatches hold?"),
         ("What is batch normalization?", "Then what is the other one called?", "batch normalization: What is the other one called?"),
         ("What is batch normalization?", "What if it's too small?", "What if batch normalization is too small?"),
+        ("What is batch normalization?", "What if the minibatch holds one example?",
+         "batch normalization: What if the minibatch holds one example?"),
         ("How do I normalize a minibatch of inputs?", "Why does it help?", "Why does minibatch help?"),
     ],
 )

@@ -2,7 +2,7 @@
 
 A question is a follow-up when there are earlier turns and it leans on them: a pronoun or demonstrative
 (它, 其, 这个, 该, it, its, they, them, this, these, that or one used as a pronoun, the other one, ...), a trailing 呢
-or a leading "what about"/"and"/"then", or no content terms of its own. A follow-up is rewritten by the language
+or a leading "what about"/"what if"/"and"/"then", or no content terms of its own. A follow-up is rewritten by the language
 model when the backend has one, else (or when the model fails or answers with something unusable) by a rule that
 carries the subject of the last standalone question into the place of the pronoun, or in front:
 "什么是 DenseNet 模型" + "它与ResNet的关键区别是什么？" -> "DenseNet 模型与ResNet的关键区别是什么？",
@@ -63,6 +63,8 @@ _EN_SWAP = {"pronoun": "", "possessive": "'s", "is": " is"}
 """What follows the topic put in place of each kind of reference."""
 _ZH_CONTINUATION = re.compile(r"(呢[？?。！!]*$)|^(那么?|还有|另外|然后)")
 _EN_CONTINUATION = re.compile(r"^\s*(what about|how about|and|also|then|so|but)\b[\s,]*", re.IGNORECASE)
+_EN_SUPPOSING = re.compile(r"^\s*what if\b", re.IGNORECASE)
+"""A question that changes one condition of the last ("what if y is a vector?"): a follow-up, kept whole."""
 _CITATION = re.compile(r"[\[【［]\s*(p|pp|page)\.?\s*\d", re.IGNORECASE)
 """A page citation: a rewrite that cites pages answered the question instead of restating it."""
 _LABEL_PREFIX = re.compile(r"^\s*(改写后的问题|独立问题|问题|standalone question|rewritten question|question)\s*[:：]\s*", re.IGNORECASE)
@@ -93,7 +95,7 @@ def _leans(question: Query) -> bool:
     if question.language == ZH:
         leaning = _ZH_POSSESSIVE.search(text) or _ZH_PRONOUN.search(text) or _ZH_CONTINUATION.search(text.strip())
     else:
-        leaning = _english_reference(text) is not None or _EN_CONTINUATION.search(text)
+        leaning = _english_reference(text) is not None or _EN_CONTINUATION.search(text) or _EN_SUPPOSING.search(text)
     return bool(leaning) or not question.key_terms
 
 
