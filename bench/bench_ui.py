@@ -161,7 +161,7 @@ def take_screenshots(page: Page, folder: Path, follow_up: str) -> None:
     page.wait_for_timeout(1000)  # the table draws on a canvas after the app is idle
     page.screenshot(path=str(folder / "retrieval-inspector.png"))
     page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
-    page.get_by_test_id("stPlotlyChart").wait_for(timeout=WAIT_MS)
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=WAIT_MS)
     settled(page, "Overview")
     page.screenshot(path=str(folder / "overview.png"))
 
