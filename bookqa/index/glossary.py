@@ -30,6 +30,7 @@ MAX_TERM_CHARS = 6
 MIN_SINGLE_WORD = 8
 """A one-word English name must be at least this long to be kept ("backpropagation", not "model")."""
 
+
 @dataclass(frozen=True)
 class Pair:
     """A Chinese term with the English name the text gives it: ``term`` starts at ``start`` in the text and the

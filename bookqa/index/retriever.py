@@ -1,12 +1,13 @@
 """Hybrid retrieval: dense and keyword candidates, score fusion, scope filters, neighbour merging.
 
 Each signal returns ``settings.candidates`` chunks (filters are applied inside both searches). Hybrid mode fuses
-them, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion`
-has the formulas), the keyword signal counting as much as the share of the question's words the book holds. A query in English
-about a Chinese book is searched together with the Chinese terms the book itself gives for its English words
+them, weighted or by reciprocal rank (``settings.fusion``; :mod:`bookqa.index.fusion` has the formulas), the
+keyword signal counting as much as the share of the question's words the book holds. A query in English about a
+Chinese book is searched together with the Chinese terms the book itself gives for its English words
 (:mod:`bookqa.index.glossary`). A whole-book search reaches the book's front and back matter (unnumbered sections
 before its first numbered one or after its last: a preface, acknowledgments, a contributor list) only where one of
-their titles is the question's best-matching title in the book (:mod:`bookqa.index.title_index`): they speak about the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
+their titles is the question's best-matching title in the book (:mod:`bookqa.index.title_index`): they speak about
+the book, not its subject. Every hit keeps the score and 1-based rank of each signal that found it. Consecutive
 chunks of one section that both made the candidate list are merged into one passage (up to MERGE_LIMIT chunks),
 so the top ``k`` shows ``k`` distinct passages.
 """

@@ -1,10 +1,10 @@
-"""The book's tokenizer: what keyword search, the title signal, question terms and highlighting all call a word.
+"""The book's tokenizer: what keyword search, the title index, question terms and highlighting all call a word.
 
 Tokens are lower case; punctuation and whitespace are dropped; runs of Latin letters and digits stay whole
-("densenet", "word2vec", "60000") and English words are reduced to their Snowball stem ("functions", "functional"
--> "function"), so a question finds a passage that inflects its words otherwise; runs of Han characters are cut by jieba in search mode (a long word also
-yields the shorter dictionary words inside it, so "稠密连接网络" matches a query for "连接网络"); a small
-generic list of function words and question words is dropped. Each book has its own ``jieba.Tokenizer``
+("densenet", "word2vec", "60000"), and for search English words are reduced to their Snowball stem ("functions",
+"functional" -> "function"), so a question finds a passage that inflects its words otherwise; runs of Han
+characters are cut by jieba in search mode (a long word also yields the shorter dictionary words inside it, so
+"稠密连接网络" matches a query for "连接网络"); a small generic list of function words and question words is dropped. Each book has its own ``jieba.Tokenizer``
 with its section-title terms added to the dictionary, so terms like 稠密连接网络 stay whole.
 """
 
@@ -50,7 +50,7 @@ _STEMMER = snowballstemmer.stemmer("english")
 _stem_lock = threading.Lock()
 
 
-def stem(words: list[str]) -> list[str]:
+def stem(words: Iterable[str]) -> list[str]:
     """The Snowball English stems of lower-case ``words``; words with a digit or a non-Latin letter stay as they are."""
     with _stem_lock:  # the stemmer keeps state between calls
         return [_STEMMER.stemWord(w) if w.isascii() and w.isalpha() else w for w in words]

@@ -4,10 +4,12 @@ Sentences of the retrieved passages (cut by :func:`bookqa.text.split_sentences`,
 scored by what answers the question: mostly by their closeness in meaning to it (the book's embedder, scaled over
 the candidates), partly by the question's key terms they contain (each weighted by how rare it is among the
 candidates, so "DenseNet" outweighs "模型"), plus a bonus for a sentence of the kind the question asks for (a
-reason for "why", a number for "how many", a naming for "what is it called"); then times a bonus for the passage's rank and a discount for very short sentences. Left out: headings, the
-exercises that end a section, and in a Chinese passage the sentences a formula cuts off. Code (listings, and lines without Chinese in a
-Chinese passage) is quoted line by line, as inline code, only where the question names a word the code prints
-(spelt like an identifier, or any Latin-letter word of a question written in Chinese).
+reason for "why", a number for "how many", a naming for "what is it called"); then times a bonus for the
+passage's rank and a discount for very short sentences. A passage that joins several chunks is read chunk by
+chunk, each as what it is. Left out: headings, the exercises that end a section, and in a Chinese passage the
+sentences a formula cuts off. Code (listings, and lines without Chinese in a Chinese passage) is quoted line by
+line, as inline code, only where the question names a word the code prints (spelt like an identifier, or any
+Latin-letter word of a question written in Chinese).
 The sentences are taken by score, at most a few per passage, shown grouped by section, best section first, in
 reading order within it, each followed by its page citation ``[p.LABEL]``, under a note that no language model was
 used. The answer is Markdown; the book's text in it is escaped, so it shows as printed.
@@ -245,7 +247,7 @@ class ExtractiveBackend(Backend):
         start = 0  # the position of the chunk's first sentence or line in the passage
         for chunk in hit.pieces:
             if chunk.kind == ChunkKind.CODE:
-                found, read, ended = self._code_lines(hit, chunk, flat_pages, named, start), len(chunk.text.splitlines()), False
+                found, read, ended = self._code_lines(hit, chunk, flat_pages, named, start)
             elif chunk.kind == ChunkKind.PROSE:
                 found, read, ended = self._prose(hit, chunk, flat_pages, named, start)
             else:  # formulas are never quoted
@@ -256,16 +258,20 @@ class ExtractiveBackend(Backend):
                 break
         return out
 
-    def _code_lines(self, hit: Hit, chunk: Chunk, flat_pages: dict[int, str], named: frozenset[str], start: int) -> list[Quote]:
-        """The lines of a listing, numbered from ``start``; none unless the question names a word it prints."""
+    def _code_lines(
+        self, hit: Hit, chunk: Chunk, flat_pages: dict[int, str], named: frozenset[str], start: int
+    ) -> tuple[list[Quote], int, bool]:
+        """The lines of a listing, numbered from ``start`` (none unless the question names a word it prints), the
+        number of lines it holds, and False (a listing never starts the exercises)."""
+        lines = [line.strip() for line in chunk.text.splitlines()]
         if not named & set(_NAME.findall(chunk.text.lower())):
-            return []
-        lines = [(start + i, line.strip()) for i, line in enumerate(chunk.text.splitlines())]
-        return [
-            Quote(hit, i, line, _page_of(line, hit, flat_pages), code=True)
-            for i, line in lines
+            return [], len(lines), False
+        quotes = [
+            Quote(hit, start + i, line, _page_of(line, hit, flat_pages), code=True)
+            for i, line in enumerate(lines)
             if len(line) >= MIN_SENTENCE_CHARS and not line.startswith("#")
         ]
+        return quotes, len(lines), False
 
     def _prose(
         self, hit: Hit, chunk: Chunk, flat_pages: dict[int, str], named: frozenset[str], start: int
