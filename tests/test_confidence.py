@@ -55,6 +55,16 @@ def test_an_everyday_question_is_low_confidence() -> None:
     assert verdict.low and verdict.reason == "dense similarity 0.861 < 0.880"
 
 
+def test_a_passage_holding_every_term_of_a_specific_question_overrules_a_low_similarity() -> None:
+    hits = [hit(GRADIENT_CHUNK, 1, dense=0.85, keyword=5.0)]
+    held = assess(query("Why does gradient descent move the parameters against the gradient?"), hits, CUTS)
+    assert not held.low and held.reason == "dense similarity 0.850 < 0.880, but a passage holds every term"
+    partly = assess(query("Why does gradient descent move the parameters of a spline?"), hits, CUTS)
+    assert partly.low  # "spline" is in no passage
+    short = assess(query("What is a gradient?"), hits, CUTS)
+    assert short.low  # one term says too little to overrule the similarity
+
+
 def test_an_english_question_on_chinese_passages_gets_the_cross_lingual_margin() -> None:
     supported = assess(query("Why are the inputs concatenated along the channels?"), [hit(DENSENET_CHUNK, 1, dense=0.82)], CUTS)
     assert not supported.low and supported.reason == "cross-lingual dense similarity 0.820 >= 0.790"

@@ -13,8 +13,9 @@ In order:
    supported, however short the question and low its similarity;
 3. dense: with a dense signal, the best dense similarity must reach the book's calibrated cut
    (:mod:`bookqa.answering.calibration`) for a question in the language of the first hits' prose, or the lower
-   cut for one in the other language; a book whose calibration could not separate its questions from off-topic
-   ones has no cut, and similarity flags nothing;
+   cut for one in the other language, unless one of the first keyword-matched hits holds every one of the
+   question's key terms (at least ``FULL_MATCH_TERMS`` of them); a book whose calibration could not separate its
+   questions from off-topic ones has no cut, and similarity flags nothing;
 4. keyword only (keyword retrieval mode): one of the first hits found by keyword search must hold
    ``KEYWORD_COVERAGE`` of the question's key terms;
 5. hits with neither signal cannot be judged and are taken as support.
@@ -41,6 +42,10 @@ RARE_NAME_CHUNKS = 3
 
 KEYWORD_COVERAGE = 0.75
 """Share of the question's key terms a keyword-matched hit must hold when there is no dense signal."""
+
+FULL_MATCH_TERMS = 3
+"""A question with at least this many key terms, every one held by one of the first keyword-matched hits, is
+supported even under the dense cut: that passage names everything the question asks about."""
 
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _NAME_SPELLING = re.compile(r"^.+[A-Z]|[A-Za-z].*\d|\d.*[A-Za-z]")
@@ -99,6 +104,8 @@ def assess(
             why = cuts.note if cuts is not None else "the book has no calibrated cut"
             return Confidence(False, top_dense, coverage, f"{kind} {top_dense:.3f}, not judged ({why})")
         verdict = ">=" if top_dense >= limit else "<"
+        if top_dense < limit and coverage == 1.0 and len(wanted) >= FULL_MATCH_TERMS:
+            return Confidence(False, top_dense, coverage, f"{kind} {top_dense:.3f} < {limit:.3f}, but a passage holds every term")
         return Confidence(top_dense < limit, top_dense, coverage, f"{kind} {top_dense:.3f} {verdict} {limit:.3f}")
     if coverage is None:
         return Confidence(False, None, None, "the hits carry no dense or keyword score to judge by")
