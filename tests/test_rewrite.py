@@ -115,12 +115,16 @@ def test_a_model_that_returns_the_question_unchanged_means_no_rewrite() -> None:
         ("What is batch normalization?", "What if it's too small?", "What if batch normalization is too small?"),
         ("What is batch normalization?", "What if the minibatch holds one example?",
          "batch normalization: What if the minibatch holds one example?"),
+        ("What is batch normalization?", "Is it possible to use it at test time?", "Is it possible to use batch normalization at test time?"),
+        ("What is batch normalization?", "And what is it called when the minibatch is normalized per example?",
+         "batch normalization: What is it called when the minibatch is normalized per example?"),
         ("How do I normalize a minibatch of inputs?", "Why does it help?", "Why does minibatch help?"),
     ],
 )
 def test_english_follow_ups_lean_with_one_that_these_and_then(earlier: str, question: str, rewritten: str) -> None:
     """The earlier question's subject is the phrase the book prints, in place of the pronoun or, where the question
-    leans without one ("these minibatches", "the other one"), in front; after "How do I" the verb is passed over."""
+    leans without one ("these minibatches", "the other one"), in front; after "How do I" the verb is passed over, and
+    an "it" that stands for a later clause ("is it possible to", "what is it called when") is no reference."""
     history = [Message("user", earlier)]
     assert is_follow_up(query(question), history)
     assert rewrite_by_rule(query(question), history, BOOK) == rewritten

@@ -57,6 +57,7 @@ _EN_AUXILIARIES = frozenset("do does did is are was were can could will would sh
 _EN_AFTER_ONE = frozenset("a an another other which new each make makes made need want get use write create build pick".split())
 """Words after which "one" stands for a thing ("make one", "the other one"), not a number ("one of")."""
 _EN_DEMONSTRATIVES = frozenset("this that these those".split())
+_BE = frozenset("is was isn't wasn't".split())
 _EN_ASKER_FRAME = re.compile(r"^\s*(?:how|what|why|when|where|which)\s+(?:do|does|did|can|could|should|would|will|must)\s+(?:i|we|you)\b", re.IGNORECASE)
 """A question whose asker is its subject ("How do I …"): the next word is a verb, not the topic."""
 _EN_SWAP = {"pronoun": "", "possessive": "'s", "is": " is"}
@@ -108,6 +109,8 @@ def _english_reference(text: str) -> tuple[int, int, str] | None:
     for i, (start, end, word) in enumerate(words):
         before = words[i - 1][2] if i else ""
         after = words[i + 1][2] if i + 1 < len(words) else ""
+        if word == "it" and _dummy_it(before, [w for _, _, w in words[i + 1 : i + 4]]):
+            continue
         if word in ("it", "they", "them"):
             return start, end, "pronoun"
         if word in ("its", "their"):
@@ -125,6 +128,16 @@ def _english_reference(text: str) -> tuple[int, int, str] | None:
         if word == "one" and before in _EN_AFTER_ONE and after != "of":
             return start, end, "pronoun"
     return None
+
+
+def _dummy_it(before: str, following: Sequence[str]) -> bool:
+    """Whether "it" between ``before`` and ``following`` (its next three words) stands for nothing but a clause later
+    in the question: "what is it called when …", "is it possible to …", "it is hard to say whether …"."""
+    after = list(following) + ["", "", ""]
+    if after[0] in ("called", "named", "termed", "known") and after[1] in ("when", "if", "that"):
+        return True
+    clause = ("to", "that", "whether")
+    return (before in _BE and after[1] in clause) or (after[0] in _BE and after[2] in clause)
 
 
 class Book(Protocol):
