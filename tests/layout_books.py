@@ -19,6 +19,8 @@ on the page), no printed page numbers (the label table names the pages), a displ
 line per symbol group, a reference list at a chapter's end, a chapter number printed alone above its title
 (chapter 2 is not in this sample).
 ``build_unnumbered_book``: an outline and headings without numbers (numbered by outline order).
+``build_footnote_book``: English, a section running across a page break past a prose footnote (its mark glued
+to its first word), and a link footnote.
 """
 
 from __future__ import annotations
@@ -486,6 +488,44 @@ def build_unnumbered_book(path: Path) -> Path:
             writer.heading(heading, 18 if level == 0 else 13)
             writer.paragraph(f"这是关于{heading}的一段说明文字，用来检查章节的编号。")
     doc.set_toc([[1, "前言", 1], [1, "概述", 2], [2, "目的", 2], [1, "安装", 3], [2, "准备", 3], [2, "步骤", 3]])
+    doc.save(path)
+    doc.close()
+    return path
+
+
+# --- footnotes: prose kept apart from the page's flow, links left out
+
+NOTES_1 = ("A pipe object represents a running program. You can launch a shell command with os.popen, and read its "
+           "output as if it were a file.")
+NOTES_ACROSS_1 = "The function os.popen is still in the library and works for simple cases, although"
+NOTES_ACROSS_2 = "the documentation now marks it as deprecated."
+NOTES_ACROSS = f"{NOTES_ACROSS_1} {NOTES_ACROSS_2}"
+NOTES_PROSE = "popen is deprecated now, but I find subprocess more complicated than necessary for simple cases."
+NOTES_LINK = "https://docs.example.org/library/subprocess"
+NOTES_2 = "A module is a file that contains Python code; importing it runs the code once."
+
+
+def build_footnote_book(path: Path) -> Path:
+    """Write an English book whose section 1.1 runs across a page break into chapter 2, with a prose footnote at the foot of its
+    first page (its mark glued to its first word, as pdfTeX sets it) and a link footnote on the second."""
+    doc = pymupdf.open()
+    pages = _pages(doc, 2)
+    writer = _writer(pages[0], 90, LATIN)
+    writer.heading("1 Files", 16)
+    writer.heading("1.1 Pipes", 13)
+    writer.paragraph(NOTES_1)
+    writer.line(NOTES_ACROSS_1)
+    pages[0].insert_text((LEFT, 470), "1", fontname=LATIN, fontsize=5)
+    pages[0].insert_text((LEFT + 3, 472), NOTES_PROSE, fontname=LATIN, fontsize=7)
+    writer = _writer(pages[1], 90, LATIN)
+    writer.line(NOTES_ACROSS_2)
+    writer.heading("2 Modules", 16)
+    writer.paragraph(NOTES_2)
+    pages[1].insert_text((LEFT, 470), "2", fontname=LATIN, fontsize=5)
+    pages[1].insert_text((LEFT + 3, 472), " " + NOTES_LINK, fontname=LATIN, fontsize=7)
+    for page, label in zip(pages, ("1", "2")):
+        _page_number(page, label)
+    doc.set_toc([[1, "Files", 1], [2, "Pipes", 1], [1, "Modules", 2]])
     doc.save(path)
     doc.close()
     return path

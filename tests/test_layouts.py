@@ -44,6 +44,10 @@ from layout_books import (
     WORD_SECTIONS,
     WORD_SHUFFLED,
     WORD_TITLE,
+    NOTES_ACROSS,
+    NOTES_LINK,
+    NOTES_PROSE,
+    build_footnote_book,
     build_furniture_book,
     build_python_book,
     build_spans_book,
@@ -230,3 +234,14 @@ def test_a_reference_list_at_a_chapters_end_is_left_out_and_reported(furniture_b
     assert furniture_book.left_out_parts == {3: "bibliography"}
     assert not any(entry[:8] in c.text for c in furniture_book.chunks for entry in FURNITURE_REFERENCES)
     assert not any(re.search(r"参考文献", c.text) for c in furniture_book.chunks)
+
+
+# --- footnotes
+
+
+def test_a_prose_footnote_is_a_chunk_of_its_own_and_a_link_footnote_is_left_out(tmp_path: Path) -> None:
+    book = _ingest(build_footnote_book, tmp_path, "pipes.pdf")
+    prose = _chunks(book, "1.1")
+    assert [(c.text, c.page_start, c.page_end) for c in prose[1:]] == [(NOTES_PROSE, 1, 1)]  # its mark "1" dropped
+    assert NOTES_ACROSS in prose[0].text  # the sentence across the page break is not split by the footnote
+    assert not any(NOTES_LINK in c.text or "subprocess" in c.text for c in book.chunks if c is not prose[1])

@@ -2,7 +2,9 @@
 
 Within each section, prose, code and display formulas are packed separately: prose sentence by sentence
 (a word hyphenated at a line end rejoined unless the book prints it hyphenated inside a line), code line by
-line, each formula whole, up to ``settings.chunk_size`` characters with ``settings.chunk_overlap`` characters of overlap.
+line, each formula whole, up to ``settings.chunk_size`` characters with ``settings.chunk_overlap`` characters of overlap;
+a section's prose footnotes are packed on their own, where they are printed, so none splits a sentence that runs
+across a page.
 A chunk never crosses a section boundary and never exceeds twice the chunk size.
 """
 
@@ -49,8 +51,13 @@ def chunk_book(book: CleanBook, outline: Outline, book_id: str, settings: Settin
     margins = {page[0].page: _text_margin(page) for page in book.body if page}
     pieces: list[tuple[Anchor, int, list[_Unit], int | None]] = []
     rows = (row for page in book.body for row in page)
-    for section, section_rows in groupby(rows, key=lambda body_row: body_row.section):
-        runs = [(kind, list(run)) for kind, run in groupby(section_rows, key=_kind)]
+    for section, grouped in groupby(rows, key=lambda body_row: body_row.section):
+        section_rows = list(grouped)
+        notes = [row for row in section_rows if row.note]  # footnotes: chunks of their own, where they are printed
+        if notes:
+            units = _prose_units(notes, right_edge, hyphenated, outline.heading_rows)
+            pieces.extend((chunk[0].position, _ORDER[ChunkKind.PROSE], chunk, section) for chunk in _pack(units, settings))
+        runs = [(kind, list(run)) for kind, run in groupby((row for row in section_rows if not row.note), key=_kind)]
         prose = [run for kind, run in runs if kind == ChunkKind.PROSE]
         if prose and not _only_headings([row for run in prose for row in run], book):
             units = [unit for run in prose for unit in _prose_units(run, right_edge, hyphenated, outline.heading_rows)]

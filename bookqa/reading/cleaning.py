@@ -4,7 +4,9 @@ code and what is a display formula.
 
 Running heads, page numbers and footnotes are found by position, size and repetition across pages: a line
 printed on most pages is furniture wherever it sits, and a margin line that repeats a section's title is a
-running head. Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index",
+running head. A footnote that is prose (an aside, a caveat: letters enough besides its links) is body text after
+all, kept apart from the flow of the page (``BodyRow.note``) so that it splits no sentence running across the
+page; a link or a citation is left out. Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index",
 "blank", "no text layer"); the text of sections titled like a bibliography or an index never reaches the
 index, nor does a reference list printed under its own heading at a chapter's end (``参考文献``,
 ``References``) up to the next section; pages only partly left out are reported too.
@@ -14,14 +16,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from bookqa.reading.layout import MARGIN_ZONE, PageLayout, Row, body_font_size, font_size_of, left_edges
 from bookqa.reading.outline import Outline
 from bookqa.reading.numbering import split_number
 from bookqa.reading.titles import BIBLIOGRAPHY, CONTENTS, FRONT_MATTER, INDEX, title_key, title_kind
-from bookqa.text import has_han
+from bookqa.text import HAN, has_han
 
 BLANK = "blank"
 NO_TEXT_LAYER = "no text layer"
@@ -42,6 +44,12 @@ _MOST_PAGES = 0.5
 _INDEX_SHARE = 0.5
 """A page in the back half of a book where this share of lines are entries with page numbers is an index page
 (after an index page, or under an index title, 0.3 will do)."""
+_FOOTNOTE_MARK = re.compile(r"^(?:\d{1,3}|[*†‡§])\s*")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_NOTE_LETTER = re.compile(rf"[A-Za-z{HAN}]")
+PROSE_NOTE_LETTERS = 20
+"""A footnote with at least this many letters or Han characters besides its links is prose; a shorter one is a
+link ("96 https://discuss.d2l.ai/t/1755") or a citation."""
 _OCR_FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§])\s+\S")
 """On a page read by OCR the mark stands apart ("7 https://…"): OCR sees no superscript, and its size estimate
 cannot tell a small footnote from a code line ("32.0") as the text layer can."""
@@ -50,7 +58,8 @@ cannot tell a small footnote from a code line ("32.0") as the text layer can."""
 @dataclass(frozen=True)
 class BodyRow:
     """A row of body text: its page, its index on the page, the row, whether it is code, its section
-    (an index into the outline; None when the book has no outline), whether it is part of a display formula."""
+    (an index into the outline; None when the book has no outline), whether it is part of a display formula,
+    whether it is part of a footnote (prose kept apart from the page's flow; its mark removed)."""
 
     page: int
     index: int
@@ -58,6 +67,7 @@ class BodyRow:
     code: bool
     section: int | None
     formula: bool = False
+    note: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,19 +99,21 @@ def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], o
     body_size = font_size_of(
         row for layout, page_noise in zip(layouts, noise) for i, row in enumerate(layout.rows) if i not in page_noise
     )
+    print_size = body_font_size(layouts)
     starts = set(outline.anchors)
     body: list[tuple[BodyRow, ...]] = []
     left_out: dict[int, str] = {}
     parts: dict[int, str] = {}
     in_contents = in_index = in_references = False
     for layout, page_noise, page_code, page_formulas in zip(layouts, noise, code, formulas):
+        notes = prose_footnotes(layout, print_size, page_code) & page_noise
         rows = [
             BodyRow(
-                layout.number, i, row, i in page_code,
-                outline.section_at((layout.number, i)) if outline.sections else None, i in page_formulas,
+                layout.number, i, _unmarked(layout, row) if i in notes else row, i in page_code,
+                outline.section_at((layout.number, i)) if outline.sections else None, i in page_formulas, i in notes,
             )
             for i, row in enumerate(layout.rows)
-            if i not in page_noise
+            if i not in page_noise or i in notes
         ]
         reason = _page_reason(layout, rows, page_noise, outline, excluded, in_contents)
         if reason is None and 2 * layout.number > len(layouts) and _is_index_page(rows, in_index):
@@ -130,6 +142,30 @@ def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], o
             parts[layout.number] = ", ".join(sorted(dropped))
         body.append(tuple(kept))
     return CleanBook(tuple(body), left_out, body_size, parts)
+
+
+def prose_footnotes(layout: PageLayout, body_size: float, code: frozenset[int] = frozenset()) -> frozenset[int]:
+    """The rows of the page's footnotes (:func:`_footnote_rows`) that are prose: each footnote runs from a row that
+    starts with a mark to the next such row, and is prose with ``PROSE_NOTE_LETTERS`` letters besides its links and
+    none of its rows in ``code`` (the page's code rows: the end of a listing in small print is no footnote)."""
+    rows = layout.rows
+    start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+    foot = (1 - MARGIN_ZONE) * layout.height  # the page's foot (a page number) is no part of a footnote
+    notes: list[list[int]] = []
+    for i in sorted((i for i in _footnote_rows(layout, body_size) if rows[i].y0 < foot), key=lambda i: rows[i].y0):
+        if not notes or start.match(rows[i].text):
+            notes.append([])
+        notes[-1].append(i)
+    letters = [len(_NOTE_LETTER.findall(_URL.sub("", " ".join(rows[i].text for i in note)))) for note in notes]
+    return frozenset(
+        i for note, count in zip(notes, letters) if count >= PROSE_NOTE_LETTERS and not code.intersection(note) for i in note
+    )
+
+
+def _unmarked(layout: PageLayout, row: Row) -> Row:
+    """``row`` of a footnote without the footnote's mark, where it starts with one ("1popen is deprecated" -> "popen …")."""
+    start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+    return replace(row, text=_FOOTNOTE_MARK.sub("", row.text, count=1)) if start.match(row.text) else row
 
 
 def _opens_references(row: Row, body_size: float) -> bool:
