@@ -20,7 +20,7 @@ line per symbol group, a reference list at a chapter's end, a chapter number pri
 (chapter 2 is not in this sample).
 ``build_unnumbered_book``: an outline and headings without numbers (numbered by outline order).
 ``build_footnote_book``: English, a section running across a page break past a prose footnote (its mark glued
-to its first word), and a link footnote.
+to its first word), and a link footnote under a small listing whose first line starts with a digit.
 """
 
 from __future__ import annotations
@@ -503,6 +503,7 @@ NOTES_ACROSS = f"{NOTES_ACROSS_1} {NOTES_ACROSS_2}"
 NOTES_PROSE = "popen is deprecated now, but I find subprocess more complicated than necessary for simple cases."
 NOTES_LINK = "https://docs.example.org/library/subprocess"
 NOTES_2 = "A module is a file that contains Python code; importing it runs the code once."
+NOTES_CODE = ["10 + 4", "print(total)"]
 
 
 def build_footnote_book(path: Path) -> Path:
@@ -521,6 +522,8 @@ def build_footnote_book(path: Path) -> Path:
     writer.line(NOTES_ACROSS_2)
     writer.heading("2 Modules", 16)
     writer.paragraph(NOTES_2)
+    writer.y = 400  # a small listing in the lower half, its first line starting with a digit, like a footnote's mark
+    writer.code(NOTES_CODE, size=7, step=10)
     pages[1].insert_text((LEFT, 470), "2", fontname=LATIN, fontsize=5)
     pages[1].insert_text((LEFT + 3, 472), " " + NOTES_LINK, fontname=LATIN, fontsize=7)
     for page, label in zip(pages, ("1", "2")):

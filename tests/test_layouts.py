@@ -45,6 +45,7 @@ from layout_books import (
     WORD_SHUFFLED,
     WORD_TITLE,
     NOTES_ACROSS,
+    NOTES_CODE,
     NOTES_LINK,
     NOTES_PROSE,
     build_footnote_book,
@@ -245,3 +246,8 @@ def test_a_prose_footnote_is_a_chunk_of_its_own_and_a_link_footnote_is_left_out(
     assert [(c.text, c.page_start, c.page_end) for c in prose[1:]] == [(NOTES_PROSE, 1, 1)]  # its mark "1" dropped
     assert NOTES_ACROSS in prose[0].text  # the sentence across the page break is not split by the footnote
     assert not any(NOTES_LINK in c.text or "subprocess" in c.text for c in book.chunks if c is not prose[1])
+
+
+def test_a_small_listing_at_a_pages_foot_is_code_not_a_footnote(tmp_path: Path) -> None:
+    book = _ingest(build_footnote_book, tmp_path, "pipes.pdf")
+    assert [c.text for c in _chunks(book, "2", ChunkKind.CODE)] == ["\n".join(NOTES_CODE)]

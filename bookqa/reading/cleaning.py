@@ -328,14 +328,15 @@ def _band_bottom(layout: PageLayout, band: list[int]) -> float:
 
 def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
     """Small-print rows in the lower part of the page that start with a footnote number, and what follows, when
-    nothing but small print and the page's foot comes after them (not a small code listing followed by text)."""
+    nothing but small print and the page's foot comes after them (not a small code listing followed by text, nor
+    one that ends the page: a line of code in a monospace font, "1, 4)", starts no footnote)."""
     rows = layout.rows
     ordered = sorted(range(len(rows)), key=lambda i: rows[i].y0)
     foot = (1 - MARGIN_ZONE) * layout.height
     for position, i in enumerate(ordered):
         row = rows[i]
         start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
-        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and start.match(row.text):
+        if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and not row.mono and start.match(row.text):
             below = ordered[position:]
             if all(rows[j].size <= 0.9 * body_size or rows[j].y0 >= foot for j in below):
                 return {j for j in below if rows[j].size <= 0.9 * body_size}
