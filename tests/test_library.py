@@ -46,7 +46,7 @@ def test_build_writes_plain_files_and_a_complete_manifest(library, built, tiny_b
     assert any(n.startswith("vectors/") for n in names) and any(n.startswith("keyword/") for n in names)
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
     data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    assert data["format_version"] == FORMAT_VERSION == 6
+    assert data["format_version"] == FORMAT_VERSION == 7
     assert data["calibration"]["language"] == "zh" and data["calibration"]["questions"][0] > 0
     assert data["page_count"] == TINY_BOOK.page_count
     assert data["embedding_model"] == EMBEDDER.name and data["embedding_dim"] == 128

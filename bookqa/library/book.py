@@ -26,11 +26,11 @@ if TYPE_CHECKING:  # numpy and the model code load with the first search, PyMuPD
     from bookqa.index.retriever import Retriever
     from bookqa.reading.ocr import OcrPage
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 """Version of the folder's contents: 2 embeds and indexes each chunk with its whole section path (see
 bookqa.index.retriever.index_text); 3 reads unseen layouts (section numbers however printed, headings the
 outline lacks, index pages and reference lists left out, formula chunks, code from fonts monospaced by their
-advances) and records pages partly left out; 4 adds the book's low-confidence calibration to the manifest; 5 indexes English words by their stems; 6 keeps prose footnotes as chunks of their own. A folder of
+advances) and records pages partly left out; 4 adds the book's low-confidence calibration to the manifest; 5 indexes English words by their stems; 6 keeps prose footnotes as chunks of their own; 7 keeps a listing that ends a page in small print. A folder of
 another version is rebuilt or refused."""
 MANIFEST = "manifest.json"
 SOURCE_PDF = "source.pdf"
