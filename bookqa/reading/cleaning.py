@@ -6,8 +6,8 @@ Running heads, page numbers and footnotes are found by position, size and repeti
 printed on most pages is furniture wherever it sits, and a margin line that repeats a section's title is a
 running head. A footnote that is prose (an aside, a caveat: letters enough besides its links) is body text after
 all, kept apart from the flow of the page (``BodyRow.note``) so that it splits no sentence running across the
-page; a link or a citation is left out. Whole pages are left out with a reason ("contents", "front matter", "bibliography", "index",
-"blank", "no text layer"); the text of sections titled like a bibliography or an index never reaches the
+page; a link or a citation is left out. Whole pages are left out with a reason ("contents", "front matter",
+"bibliography", "index", "blank", "no text layer"); the text of sections titled like a bibliography or an index never reaches the
 index, nor does a reference list printed under its own heading at a chapter's end (``参考文献``,
 ``References``) up to the next section; pages only partly left out are reported too.
 """
@@ -106,7 +106,7 @@ def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], o
     parts: dict[int, str] = {}
     in_contents = in_index = in_references = False
     for layout, page_noise, page_code, page_formulas in zip(layouts, noise, code, formulas):
-        notes = prose_footnotes(layout, print_size, page_code) & page_noise
+        notes = _prose_footnotes(layout, print_size, page_code) & page_noise
         rows = [
             BodyRow(
                 layout.number, i, _unmarked(layout, row) if i in notes else row, i in page_code,
@@ -144,12 +144,12 @@ def clean_book(layouts: Sequence[PageLayout], noise: Sequence[frozenset[int]], o
     return CleanBook(tuple(body), left_out, body_size, parts)
 
 
-def prose_footnotes(layout: PageLayout, body_size: float, code: frozenset[int] = frozenset()) -> frozenset[int]:
+def _prose_footnotes(layout: PageLayout, body_size: float, code: frozenset[int]) -> frozenset[int]:
     """The rows of the page's footnotes (:func:`_footnote_rows`) that are prose: each footnote runs from a row that
     starts with a mark to the next such row, and is prose with ``PROSE_NOTE_LETTERS`` letters besides its links and
     none of its rows in ``code`` (the page's code rows: the end of a listing in small print is no footnote)."""
     rows = layout.rows
-    start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
+    start = _footnote_start(layout)
     foot = (1 - MARGIN_ZONE) * layout.height  # the page's foot (a page number) is no part of a footnote
     notes: list[list[int]] = []
     for i in sorted((i for i in _footnote_rows(layout, body_size) if rows[i].y0 < foot), key=lambda i: rows[i].y0):
@@ -164,8 +164,12 @@ def prose_footnotes(layout: PageLayout, body_size: float, code: frozenset[int] =
 
 def _unmarked(layout: PageLayout, row: Row) -> Row:
     """``row`` of a footnote without the footnote's mark, where it starts with one ("1popen is deprecated" -> "popen …")."""
-    start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
-    return replace(row, text=_FOOTNOTE_MARK.sub("", row.text, count=1)) if start.match(row.text) else row
+    return replace(row, text=_FOOTNOTE_MARK.sub("", row.text, count=1)) if _footnote_start(layout).match(row.text) else row
+
+
+def _footnote_start(layout: PageLayout) -> re.Pattern[str]:
+    """How a footnote's first line begins on ``layout``: its mark, glued to its text or (read by OCR) apart."""
+    return _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
 
 
 def _opens_references(row: Row, body_size: float) -> bool:
@@ -333,9 +337,9 @@ def _footnote_rows(layout: PageLayout, body_size: float) -> set[int]:
     rows = layout.rows
     ordered = sorted(range(len(rows)), key=lambda i: rows[i].y0)
     foot = (1 - MARGIN_ZONE) * layout.height
+    start = _footnote_start(layout)
     for position, i in enumerate(ordered):
         row = rows[i]
-        start = _OCR_FOOTNOTE_START if layout.ocr else _FOOTNOTE_START
         if row.y0 > 0.5 * layout.height and row.size <= 0.9 * body_size and not row.mono and start.match(row.text):
             below = ordered[position:]
             if all(rows[j].size <= 0.9 * body_size or rows[j].y0 >= foot for j in below):
